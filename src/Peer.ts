@@ -1,0 +1,368 @@
+/**
+ * A running peer: it listens, dials its neighbours with backoff, gossips records until it can
+ * prove it knows every member of the cluster, stores the maximum once, and then stays until
+ * its neighbours no longer need it.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { Engine, type Outgoing } from "./internal/engine.js"
+import { PeerConfig, type PeerConfigShape } from "./PeerConfig.js"
+import { type ResultError, ResultSink } from "./ResultSink.js"
+import * as State from "./State.js"
+import {
+  type Address,
+  type Connection,
+  formatAddress,
+  Transport,
+  type TransportError
+} from "./Transport.js"
+import { type ValueError, ValueSource } from "./ValueSource.js"
+import * as Wire from "./Wire.js"
+
+/** No result was proven in time; `missing` says, per gap, who and where. */
+export class DeadlineExceeded extends Data.TaggedError("DeadlineExceeded")<{
+  readonly after: Duration.Duration
+  readonly missing: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `no result after ${Duration.format(this.after)}; missing: ${this.missing.join("; ")}`
+  }
+}
+
+/** The running peer, as seen by the program that embeds it. */
+export interface PeerShape {
+  /** This incarnation's identity. */
+  readonly id: State.PeerId
+  /** The value this peer contributes. */
+  readonly value: bigint
+  /** The largest value heard of so far; not final until `result` completes. */
+  readonly best: Effect.Effect<bigint>
+  /** Every change of `best`, starting with its current value. */
+  readonly changes: Stream.Stream<bigint>
+  /** Waits for the proven maximum of the cluster. */
+  readonly result: Effect.Effect<bigint>
+  /** Waits until this peer may leave: it has its result and no neighbour needs it. Never
+   * completes with `stay`. Fails when the deadline passes or the result cannot be stored. */
+  readonly done: Effect.Effect<void, DeadlineExceeded | ResultError>
+  /** The current view of the cluster, for diagnostics and tests. */
+  readonly view: Effect.Effect<State.State>
+}
+
+/** The peer service. */
+export class Peer extends Context.Tag("gossip-max/Peer")<Peer, PeerShape>() {}
+
+interface Runtime {
+  readonly engine: Engine
+  readonly config: PeerConfigShape
+  readonly sink: Context.Tag.Service<ResultSink>
+  readonly best: SubscriptionRef.SubscriptionRef<bigint>
+  readonly result: Deferred.Deferred<bigint>
+  readonly done: Deferred.Deferred<void, DeadlineExceeded | ResultError>
+  /** Open connections per remote identity, newest last. */
+  readonly connections: Map<State.PeerId, Array<Connection>>
+  /** When each neighbour was last seen connected (virtual or real ms). */
+  readonly lastContact: Map<State.PeerId, number>
+  /** The last dial error per own slot, for the deadline report. */
+  readonly lastError: Map<number, string>
+  /** Completed (and replaced) whenever a new peer connects, to cut redial delays short. */
+  readonly wake: { current: Deferred.Deferred<void> }
+  finishing: boolean
+  provenAt: number
+}
+
+const drawId = Effect.gen(function*() {
+  const a = yield* Random.nextIntBetween(0, 0x10000_0000)
+  const b = yield* Random.nextIntBetween(0, 0x10000_0000)
+  return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0")
+})
+
+const deliver = (rt: Runtime, outgoing: ReadonlyArray<Outgoing>) =>
+  Effect.forEach(outgoing, (out) => {
+    const open = rt.connections.get(out.to)
+    const connection = open?.[open.length - 1]
+    if (connection === undefined) return Effect.void
+    return connection.send(Wire.encode(Wire.sync(out.members, out.acks))).pipe(
+      Effect.catchTag("TransportError", (error) =>
+        Effect.logDebug("Send failed; the connection will be dropped", error.message))
+    )
+  }, { discard: true })
+
+/** Stores the result once the view is proven, then tells the neighbours. */
+const finishIfProven = Effect.fn("Peer.finishIfProven")(function*(rt: Runtime) {
+  if (rt.finishing) return
+  const proof = State.prove(rt.engine.state)
+  if (Option.isNone(proof)) return
+  rt.finishing = true
+  const { maximum, size } = proof.value
+  const written = yield* Effect.either(rt.sink.write(maximum))
+  if (written._tag === "Left") {
+    yield* Effect.logError("Cannot store the result", written.left.message)
+    yield* Deferred.fail(rt.done, written.left)
+    return
+  }
+  rt.provenAt = yield* Clock.currentTimeMillis
+  yield* Deferred.succeed(rt.result, maximum)
+  yield* Effect.logInfo(`Result written: ${maximum} (cluster of ${size})`)
+  yield* deliver(rt, rt.engine.complete())
+})
+
+/** Completes `done` once no neighbour that is unfinished and reachable may still need us. */
+const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
+  if (rt.config.stay || !(yield* Deferred.isDone(rt.result))) return
+  const now = yield* Clock.currentTimeMillis
+  const linger = Duration.toMillis(rt.config.linger)
+  const waiting: Array<State.PeerId> = []
+  for (const id of State.neighbours(rt.engine.state)) {
+    if (State.isComplete(rt.engine.state, id)) continue
+    if (rt.engine.isConnected(id)) waiting.push(id)
+    else if (now - Math.max(rt.lastContact.get(id) ?? 0, rt.provenAt) < linger) waiting.push(id)
+  }
+  if (waiting.length === 0) yield* Deferred.succeed(rt.done, undefined)
+})
+
+const afterChange = (rt: Runtime) =>
+  Effect.gen(function*() {
+    const best = State.bestKnown(rt.engine.state)
+    if (best !== (yield* SubscriptionRef.get(rt.best))) {
+      yield* SubscriptionRef.set(rt.best, best)
+    }
+    yield* finishIfProven(rt)
+    yield* checkDone(rt)
+  })
+
+interface Session {
+  remote: State.PeerId | undefined
+}
+
+const register = (rt: Runtime, connection: Connection, remote: State.PeerId) =>
+  Effect.gen(function*() {
+    const open = rt.connections.get(remote) ?? []
+    open.push(connection)
+    rt.connections.set(remote, open)
+    yield* deliver(rt, rt.engine.connect(remote))
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        open.splice(open.indexOf(connection), 1)
+        rt.engine.disconnect(remote)
+        rt.lastContact.set(remote, yield* Clock.currentTimeMillis)
+        yield* checkDone(rt)
+      })
+    )
+  })
+
+/** Handles one frame; `false` drops the connection. */
+const onFrame = (
+  rt: Runtime,
+  connection: Connection,
+  session: Session,
+  slot: Option.Option<number>,
+  frame: string
+): Effect.Effect<boolean, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const decoded = Wire.decode(frame)
+    if (decoded._tag === "Left") {
+      yield* Effect.logWarning(`Dropping ${connection.remote}: malformed message`, decoded.left)
+      return false
+    }
+    const message = decoded.right
+    if (message._tag === "hello") {
+      if (session.remote !== undefined) return true
+      session.remote = message.id
+      if (Option.isSome(slot)) {
+        yield* deliver(rt, rt.engine.resolve(slot.value, message.id))
+        rt.lastError.delete(slot.value)
+      }
+      if (message.id === rt.engine.state.self) return false
+      if (!rt.connections.has(message.id)) yield* wakeDiallers(rt)
+      yield* register(rt, connection, message.id)
+    } else if (session.remote === undefined) {
+      yield* Effect.logWarning(`Dropping ${connection.remote}: message before hello`)
+      return false
+    } else {
+      const { news, out } = rt.engine.receive(session.remote, message.members, message.acks)
+      yield* deliver(rt, out)
+      if (news.length > 0) {
+        yield* Effect.logDebug(`Learned ${news.length} record(s) from ${connection.remote}`)
+      }
+    }
+    yield* afterChange(rt)
+    return true
+  })
+
+/** Speaks the protocol on one connection until it closes or misbehaves. */
+const serve = (rt: Runtime, connection: Connection, slot: Option.Option<number>) =>
+  Effect.gen(function*() {
+    const session: Session = { remote: undefined }
+    yield* connection.send(Wire.encode(Wire.hello(rt.engine.state.self)))
+    yield* connection.frames.pipe(
+      Stream.runForEachWhile((frame) => onFrame(rt, connection, session, slot, frame))
+    )
+  }).pipe(
+    Effect.catchTag("TransportError", (error) =>
+      Effect.logDebug(`Connection ${connection.remote} ended`, error.message)),
+    Effect.scoped
+  )
+
+/** Redial delays: exponential from `retryMin`, capped at `retryMax`, with jitter. */
+export const backoff = (config: Pick<PeerConfigShape, "retryMin" | "retryMax">) =>
+  Schedule.exponential(config.retryMin, 2).pipe(
+    Schedule.union(Schedule.spaced(config.retryMax)),
+    Schedule.jittered
+  )
+
+/** Ends every pending redial delay at once: a new peer has shown up, so late neighbours are
+ * probably up too. */
+const wakeDiallers = (rt: Runtime) =>
+  Effect.gen(function*() {
+    const woken = rt.wake.current
+    rt.wake.current = yield* Deferred.make<void>()
+    yield* Deferred.succeed(woken, undefined)
+  })
+
+/** Keeps one configured neighbour connected: dial, serve, and redial with backoff. */
+const keepDialling = (rt: Runtime, transport: Context.Tag.Service<Transport>) =>
+  Effect.fn("Peer.keepDialling")(function*(address: Address, index: number) {
+    const where = `${address.name} (${formatAddress(address)})`
+    const delays = yield* Schedule.driver(backoff(rt.config))
+    let failures = 0
+    const needed = () => {
+      const id = State.selfMember(rt.engine.state).slots[index]?.id
+      return !(rt.finishing && id != null && State.isComplete(rt.engine.state, id))
+    }
+    while (needed()) {
+      const woken = rt.wake.current
+      const dialled = yield* Effect.either(Effect.scoped(
+        transport.dial(address).pipe(
+          Effect.tap(() => Effect.logInfo(`Neighbour ${where} reached`)),
+          Effect.tap(() => {
+            failures = 0
+            return delays.reset
+          }),
+          Effect.flatMap((connection) => serve(rt, connection, Option.some(index)))
+        )
+      ))
+      if (dialled._tag === "Right") {
+        yield* Effect.sleep(rt.config.retryMin)
+        continue
+      }
+      const error = dialled.left
+      failures++
+      rt.lastError.set(index, error.code ?? error.detail)
+      const text = `Neighbour ${where} unreachable (${error.code ?? error.detail}); ` +
+        `retrying, attempt ${failures}`
+      yield* (failures & (failures - 1)) === 0 ? Effect.logInfo(text) : Effect.logDebug(text)
+      yield* Effect.raceFirst(Effect.ignore(delays.next(undefined)), Deferred.await(woken))
+    }
+  })
+
+const missingReport = (rt: Runtime): ReadonlyArray<string> => {
+  const self = State.selfMember(rt.engine.state)
+  return State.gaps(rt.engine.state, 20).map((gap) => {
+    if (gap.member === self.id) {
+      const index = self.slots.findIndex((slot) => slot.address === gap.address)
+      return `${gap.address} (last error: ${rt.lastError.get(index) ?? "none yet"})`
+    }
+    return gap.kind === "unreached" ?
+      `${gap.address}, a neighbour of peer ${gap.member}, not reached by it yet` :
+      `the peer at ${gap.address} (neighbour of ${gap.member}) is not known here yet`
+  })
+}
+
+const watchDeadline = (rt: Runtime, after: Duration.Duration) =>
+  Effect.sleep(after).pipe(
+    Effect.zipRight(Effect.suspend(() =>
+      Effect.gen(function*() {
+        if (yield* Deferred.isDone(rt.result)) return
+        yield* Deferred.fail(rt.done, new DeadlineExceeded({ after, missing: missingReport(rt) }))
+      })
+    ))
+  )
+
+/** Starts a peer in the current scope; it stops when the scope closes. */
+export const make: Effect.Effect<
+  PeerShape,
+  TransportError | ValueError,
+  Scope.Scope | Transport | PeerConfig | ValueSource | ResultSink
+> = Effect.gen(function*() {
+  const config = yield* PeerConfig
+  const transport = yield* Transport
+  const sink = yield* ResultSink
+  const value = yield* (yield* ValueSource).value
+  const id = Option.isSome(config.id) ? config.id.value : yield* drawId
+
+  const addresses = config.neighbours.map(formatAddress)
+  const rt: Runtime = {
+    engine: new Engine(State.initial(id, value, addresses)),
+    config,
+    sink,
+    best: yield* SubscriptionRef.make(value),
+    result: yield* Deferred.make<bigint>(),
+    done: yield* Deferred.make<void, DeadlineExceeded | ResultError>(),
+    connections: new Map(),
+    lastContact: new Map(),
+    lastError: new Map(),
+    wake: { current: yield* Deferred.make<void>() },
+    finishing: false,
+    provenAt: 0
+  }
+
+  yield* Effect.annotateLogsScoped({ peer: id })
+  yield* resumeFromSink(rt)
+  const bound = yield* transport.listen((connection) => serve(rt, connection, Option.none()))
+  yield* Effect.logInfo(`Listening on ${bound} with value ${value} and ` +
+    `${config.neighbours.length} neighbour(s)`)
+
+  yield* Effect.forEach(config.neighbours, (address, index) =>
+    Effect.forkScoped(
+      keepDialling(rt, transport)(address, index).pipe(Effect.annotateLogs("neighbour", address.name))
+    ), { discard: true })
+  yield* Effect.forkScoped(
+    Effect.suspend(() => deliver(rt, rt.engine.tick()).pipe(Effect.zipRight(checkDone(rt)))).pipe(
+      Effect.repeat(Schedule.spaced(config.gossipInterval)),
+      Effect.withSpan("Peer.gossipRounds")
+    )
+  )
+  if (Option.isSome(config.deadline)) {
+    yield* Effect.forkScoped(watchDeadline(rt, config.deadline.value))
+  }
+  yield* afterChange(rt)
+
+  return {
+    id,
+    value,
+    best: SubscriptionRef.get(rt.best),
+    changes: rt.best.changes,
+    result: Deferred.await(rt.result),
+    done: Deferred.await(rt.done),
+    view: Effect.sync(() => rt.engine.state)
+  }
+})
+
+const resumeFromSink = Effect.fn("Peer.resumeFromSink")(function*(rt: Runtime) {
+  const previous = yield* rt.sink.previous
+  if (Option.isNone(previous)) return
+  rt.finishing = true
+  yield* Deferred.succeed(rt.result, previous.value)
+  rt.engine.complete()
+  yield* Effect.logInfo(`Result ${previous.value} was stored by an earlier run; serving only`)
+})
+
+/** The peer as a layer; it needs a transport, its settings, a value and a result sink. */
+export const layer: Layer.Layer<
+  Peer,
+  TransportError | ValueError,
+  Transport | PeerConfig | ValueSource | ResultSink
+> = Layer.scoped(Peer, make)

@@ -1,0 +1,220 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Scheduler from "effect/Scheduler"
+
+/** Options of `runVirtual`: stop time in virtual ms and a budget of scheduler tasks. */
+export interface SimOptions {
+  readonly until?: number
+  readonly maxSteps?: number
+}
+
+/** Result of `runVirtual`: the exit if the program finished, and when and why it stopped. */
+export interface SimOutcome<A, E> {
+  readonly exit: Option.Option<Exit.Exit<A, E>>
+  readonly now: number
+  readonly reason: "done" | "until" | "idle"
+}
+
+interface Bucket {
+  readonly priority: number
+  readonly tasks: Array<Scheduler.Task>
+  head: number
+}
+
+/** Scheduler that only queues tasks (FIFO per priority, lower priority first) for the driver. */
+export class SimScheduler implements Scheduler.Scheduler {
+  private readonly buckets: Array<Bucket> = []
+  constructor(
+    private readonly owner: Fiber.RuntimeFiber<unknown, unknown>,
+    private readonly outer: Scheduler.Scheduler
+  ) {}
+  shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
+    return Scheduler.defaultShouldYield(fiber)
+  }
+  scheduleTask(
+    task: Scheduler.Task,
+    priority: number,
+    fiber?: Fiber.RuntimeFiber<unknown, unknown>
+  ): void {
+    // The driving fiber only runs on this scheduler while it forks the program: never queue it.
+    if (fiber === this.owner) return this.outer.scheduleTask(task, priority, fiber)
+    let i = 0
+    while (i < this.buckets.length && this.buckets[i].priority < priority) i++
+    if (i === this.buckets.length || this.buckets[i].priority !== priority) {
+      this.buckets.splice(i, 0, { priority, tasks: [], head: 0 })
+    }
+    this.buckets[i].tasks.push(task)
+  }
+  /** Runs queued tasks until none is left, `budget` is spent or `stop()`; returns tasks run. */
+  run(budget: number, stop: () => boolean): number {
+    let steps = 0
+    while (steps < budget) {
+      let i = 0
+      while (i < this.buckets.length && this.buckets[i].head === this.buckets[i].tasks.length) i++
+      if (i === this.buckets.length) break
+      const bucket = this.buckets[i]
+      const task = bucket.tasks[bucket.head++]
+      if (bucket.head === bucket.tasks.length) {
+        bucket.tasks.length = 0
+        bucket.head = 0
+      }
+      task()
+      steps++
+      if (stop()) break
+    }
+    return steps
+  }
+}
+
+interface Timer {
+  readonly time: number
+  readonly seq: number
+  readonly fire: () => void
+  cancelled: boolean
+}
+
+const before = (a: Timer, b: Timer) => a.time < b.time || (a.time === b.time && a.seq < b.seq)
+
+/** Virtual `Clock` whose sleeps are timers in a min-heap ordered by (wake time, sequence). */
+export class VirtualClock implements Clock.Clock {
+  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
+  private readonly heap: Array<Timer> = []
+  private seq = 0
+  /** Current virtual time in milliseconds. */
+  now = 0
+  unsafeCurrentTimeMillis(): number {
+    return this.now
+  }
+  unsafeCurrentTimeNanos(): bigint {
+    return BigInt(Math.round(this.now * 1_000_000))
+  }
+  readonly currentTimeMillis: Effect.Effect<number> = Effect.sync(() => this.now)
+  readonly currentTimeNanos: Effect.Effect<bigint> = Effect.sync(() =>
+    this.unsafeCurrentTimeNanos()
+  )
+  sleep(duration: Duration.Duration): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const millis = Duration.toMillis(duration)
+      if (!(millis < Infinity)) return // an infinite sleep never wakes up
+      const timer = this.schedule(Math.max(0, millis), () => resume(Effect.void))
+      return Effect.sync(() => {
+        timer.cancelled = true
+      })
+    })
+  }
+  /** Registers `fire` to run `millis` after now; cancel by setting `cancelled`. */
+  schedule(millis: number, fire: () => void): Timer {
+    const timer: Timer = { time: this.now + millis, seq: this.seq++, fire, cancelled: false }
+    const heap = this.heap
+    let i = heap.push(timer) - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!before(timer, heap[parent])) break
+      heap[i] = heap[parent]
+      i = parent
+    }
+    heap[i] = timer
+    return timer
+  }
+  /** Wake time of the earliest live timer, if any. */
+  next(): number | undefined {
+    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop()
+    return this.heap.length > 0 ? this.heap[0].time : undefined
+  }
+  /** Advances time to the earliest timer and fires every timer due then, in sequence order. */
+  fireNext(): void {
+    const time = this.next()
+    if (time === undefined) return
+    this.now = time
+    while (this.heap.length > 0 && this.heap[0].time === time) {
+      const timer = this.pop()
+      if (!timer.cancelled) timer.fire()
+    }
+  }
+  private pop(): Timer {
+    const heap = this.heap
+    const top = heap[0]
+    const last = heap.pop()!
+    if (heap.length === 0) return top
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= heap.length) break
+      const c = l + 1 < heap.length && before(heap[l + 1], heap[l]) ? l + 1 : l
+      if (!before(heap[c], last)) break
+      heap[i] = heap[c]
+      i = c
+    }
+    heap[i] = last
+    return top
+  }
+}
+
+/** The virtual clock of the current fiber when it runs under `runVirtual`. */
+export const currentVirtualClock: Effect.Effect<Option.Option<VirtualClock>> = Effect.clockWith(
+  (clock) => Effect.succeed(clock instanceof VirtualClock ? Option.some(clock) : Option.none())
+)
+
+/** Upper bound on scheduler tasks spent letting an interrupted program finish its finalizers. */
+const SHUTDOWN_STEPS = 1_000_000
+
+type Reason = SimOutcome<unknown, unknown>["reason"]
+
+const drive = (
+  done: () => boolean,
+  scheduler: SimScheduler,
+  clock: VirtualClock,
+  until: number,
+  budget: number
+): Reason => {
+  for (;;) {
+    budget -= scheduler.run(budget, done)
+    if (done()) return "done"
+    if (budget <= 0) return "until"
+    const next = clock.next()
+    if (next === undefined) return "idle"
+    if (next > until) {
+      clock.now = until
+      return "until"
+    }
+    clock.fireNext()
+  }
+}
+
+/**
+ * Runs `effect` in virtual time on a private scheduler and clock, synchronously, until it
+ * exits, the next timer is past `until`, `maxSteps` tasks ran (reported as "until") or
+ * nothing can run ("idle"). An unfinished program is interrupted and its finalizers run.
+ */
+export const runVirtual = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options: SimOptions = {}
+): Effect.Effect<SimOutcome<A, E>, never, R> =>
+  Effect.withFiberRuntime<SimOutcome<A, E>, never, R>((driver) => {
+    const scheduler = new SimScheduler(driver, driver.currentScheduler)
+    const clock = new VirtualClock()
+    return Effect.uninterruptibleMask((restore) =>
+      restore(Effect.forkDaemon(effect)).pipe(
+        Effect.withClock(clock),
+        Effect.withScheduler(scheduler),
+        Effect.flatMap((fiber) =>
+          Effect.sync((): SimOutcome<A, E> => {
+            const done = () => fiber.unsafePoll() !== null
+            const until = options.until ?? Infinity
+            const reason = drive(done, scheduler, clock, until, options.maxSteps ?? Infinity)
+            const now = clock.now
+            if (reason !== "done") {
+              fiber.unsafeInterruptAsFork(driver.id())
+              drive(done, scheduler, clock, Infinity, SHUTDOWN_STEPS)
+            }
+            const exit = reason === "done" ? Option.fromNullable(fiber.unsafePoll()) : Option.none()
+            return { exit, now, reason }
+          })
+        )
+      )
+    )
+  })
