@@ -95,8 +95,10 @@ const deliver = (rt: Runtime, outgoing: ReadonlyArray<Outgoing>) =>
     const connection = open?.[open.length - 1]
     if (connection === undefined) return Effect.void
     return connection.send(Wire.encode(Wire.sync(out.members, out.acks))).pipe(
-      Effect.catchTag("TransportError", (error) =>
-        Effect.logDebug("Send failed; the connection will be dropped", error.message))
+      Effect.catchTag(
+        "TransportError",
+        (error) => Effect.logDebug("Send failed; the connection will be dropped", error.message)
+      )
     )
   }, { discard: true })
 
@@ -211,8 +213,10 @@ const serve = (rt: Runtime, connection: Connection, slot: Option.Option<number>)
       Stream.runForEachWhile((frame) => onFrame(rt, connection, session, slot, frame))
     )
   }).pipe(
-    Effect.catchTag("TransportError", (error) =>
-      Effect.logDebug(`Connection ${connection.remote} ended`, error.message)),
+    Effect.catchTag(
+      "TransportError",
+      (error) => Effect.logDebug(`Connection ${connection.remote} ended`, error.message)
+    ),
     Effect.scoped
   )
 
@@ -322,13 +326,16 @@ export const make: Effect.Effect<
   yield* Effect.annotateLogsScoped({ peer: id })
   yield* resumeFromSink(rt)
   const bound = yield* transport.listen((connection) => serve(rt, connection, Option.none()))
-  yield* Effect.logInfo(`Listening on ${bound} with value ${value} and ` +
-    `${config.neighbours.length} neighbour(s)`)
+  yield* Effect.logInfo(
+    `Listening on ${bound} with value ${value} and ` +
+      `${config.neighbours.length} neighbour(s)`
+  )
 
-  yield* Effect.forEach(config.neighbours, (address, index) =>
-    Effect.forkScoped(
-      keepDialling(rt, transport)(address, index).pipe(Effect.annotateLogs("neighbour", address.name))
-    ), { discard: true })
+  yield* Effect.forEach(
+    config.neighbours,
+    (address, index) => Effect.forkScoped(keepDialling(rt, transport)(address, index)),
+    { discard: true }
+  )
   yield* Effect.forkScoped(
     Effect.suspend(() => deliver(rt, rt.engine.tick()).pipe(Effect.zipRight(checkDone(rt)))).pipe(
       Effect.repeat(Schedule.spaced(config.gossipInterval)),

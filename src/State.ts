@@ -77,7 +77,10 @@ const replaceSelf = (state: State, f: (member: Member) => Member): State => {
   const after = f(before)
   return after === before ?
     state :
-    { ...state, members: HashMap.set(state.members, state.self, { ...after, version: before.version + 1 }) }
+    {
+      ...state,
+      members: HashMap.set(state.members, state.self, { ...after, version: before.version + 1 })
+    }
 }
 
 /** Records that `id` answered at this peer's slot `index`; a new identity (a restart) replaces

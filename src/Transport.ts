@@ -20,7 +20,9 @@ export interface Address {
 
 /** `host:port`, with IPv6 literals bracketed: the one form addresses take in logs. */
 export const formatAddress = (address: Pick<Address, "host" | "port">): string =>
-  address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+  address.host.includes(":")
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`
 
 /** A failure of the transport. `reason` says which step failed; `code` is the system's error
  * code when there is one (`ECONNREFUSED`, `EADDRINUSE`, `ENOTFOUND`...). */

@@ -35,8 +35,10 @@ export const parseInteger = (text: string): Effect.Effect<bigint, string> => {
   if (trimmed === "") return Effect.fail("is empty; expected one integer such as 42 or -7")
   if (!integerPattern.test(trimmed)) {
     const shown = trimmed.length > 40 ? `${trimmed.slice(0, 40)}...` : trimmed
-    return Effect.fail(`expected one integer such as 42 or -7 (digits with an optional ` +
-      `leading -), found "${shown}"`)
+    return Effect.fail(
+      `expected one integer such as 42 or -7 (digits with an optional ` +
+        `leading -), found "${shown}"`
+    )
   }
   return Effect.succeed(BigInt(trimmed))
 }

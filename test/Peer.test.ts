@@ -27,7 +27,10 @@ const peerLayer = (host: string, value: bigint, neighbours: ReadonlyArray<string
   )
 
 /** Starts a peer after `delay` and returns its result once it may leave. */
-const startAfter = (delay: Duration.DurationInput, layer: Layer.Layer<Peer.Peer, unknown, MemoryNetwork.MemoryNetwork>) =>
+const startAfter = (
+  delay: Duration.DurationInput,
+  layer: Layer.Layer<Peer.Peer, unknown, MemoryNetwork.MemoryNetwork>
+) =>
   Effect.sleep(delay).pipe(
     Effect.zipRight(
       Effect.scoped(Effect.gen(function*() {

@@ -220,9 +220,7 @@ describe("SimRuntime", () => {
       const note = (what: string) =>
         Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => seen.push(`${what}@${t}`)))
       const program = Effect.scoped(Effect.gen(function*() {
-        yield* Effect.addFinalizer(() =>
-          Effect.zipRight(Effect.sleep("100 millis"), note("scope"))
-        )
+        yield* Effect.addFinalizer(() => Effect.zipRight(Effect.sleep("100 millis"), note("scope")))
         yield* Effect.forkScoped(Effect.ensuring(Effect.never, note("child")))
         yield* Effect.ensuring(Effect.forever(Effect.sleep("1 minute")), note("main"))
       }))
@@ -232,6 +230,19 @@ describe("SimRuntime", () => {
       assert.isTrue(Option.isNone(outcome.exit))
       const t = HOUR + 30_000
       assert.deepStrictEqual(seen, [`main@${t}`, `child@${t}`, `scope@${t + 100}`])
+    }))
+
+  it.effect("a program run from an uninterruptible region still stops at until", () =>
+    Effect.gen(function*() {
+      let stopped = false
+      const program = Effect.ensuring(
+        Effect.forever(Effect.sleep("1 second")),
+        Effect.sync(() => (stopped = true))
+      )
+      const outcome = yield* Effect.uninterruptible(runVirtual(program, { until: 5000 }))
+      assert.strictEqual(outcome.reason, "until")
+      assert.strictEqual(outcome.now, 5000)
+      assert.isTrue(stopped)
     }))
 
   it.effect("a deadlocked program returns reason idle and runs its finalizers", () =>
@@ -294,7 +305,7 @@ describe("SimRuntime", () => {
     Effect.gen(function*() {
       const outcome = yield* runVirtual(
         Effect.zipRight(Effect.sleep("1 minute"), Clock.currentTimeMillis)
-      ).pipe(Effect.withMaxOpsBeforeYield(1))
+      ).pipe(Effect.withMaxOpsBeforeYield(10))
       assert.strictEqual(successValue(outcome.exit), 60_000)
     }))
 

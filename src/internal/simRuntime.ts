@@ -8,7 +8,9 @@ import * as Scheduler from "effect/Scheduler"
 
 /** Options of `runVirtual`: stop time in virtual ms and a budget of scheduler tasks. */
 export interface SimOptions {
+  /** Stop before any timer due after this virtual time (ms); default Infinity. */
   readonly until?: number
+  /** Stop after this many scheduler tasks (reported as "until"); default Infinity. */
   readonly maxSteps?: number
 }
 
@@ -100,14 +102,11 @@ export class VirtualClock implements Clock.Clock {
     return Effect.async<void>((resume) => {
       const millis = Duration.toMillis(duration)
       if (!(millis < Infinity)) return // an infinite sleep never wakes up
-      const timer = this.schedule(Math.max(0, millis), () => resume(Effect.void))
-      return Effect.sync(() => {
-        timer.cancelled = true
-      })
+      return Effect.sync(this.schedule(Math.max(0, millis), () => resume(Effect.void)))
     })
   }
-  /** Registers `fire` to run `millis` after now; cancel by setting `cancelled`. */
-  schedule(millis: number, fire: () => void): Timer {
+  /** Registers `fire` to run `millis` after now; returns a function cancelling it. */
+  schedule(millis: number, fire: () => void): () => void {
     const timer: Timer = { time: this.now + millis, seq: this.seq++, fire, cancelled: false }
     const heap = this.heap
     let i = heap.push(timer) - 1
@@ -118,7 +117,9 @@ export class VirtualClock implements Clock.Clock {
       i = parent
     }
     heap[i] = timer
-    return timer
+    return () => {
+      timer.cancelled = true
+    }
   }
   /** Wake time of the earliest live timer, if any. */
   next(): number | undefined {
@@ -185,11 +186,7 @@ const drive = (
   }
 }
 
-/**
- * Runs `effect` in virtual time on a private scheduler and clock, synchronously, until it
- * exits, the next timer is past `until`, `maxSteps` tasks ran (reported as "until") or
- * nothing can run ("idle"). An unfinished program is interrupted and its finalizers run.
- */
+/** Runs `effect` to completion, `until` or idleness in virtual time, synchronously. */
 export const runVirtual = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   options: SimOptions = {}
@@ -197,8 +194,9 @@ export const runVirtual = <A, E, R>(
   Effect.withFiberRuntime<SimOutcome<A, E>, never, R>((driver) => {
     const scheduler = new SimScheduler(driver, driver.currentScheduler)
     const clock = new VirtualClock()
-    return Effect.uninterruptibleMask((restore) =>
-      restore(Effect.forkDaemon(effect)).pipe(
+    // A daemon, so the driver never waits for it; interruptible, so `until` can stop it.
+    return Effect.uninterruptible(
+      Effect.forkDaemon(Effect.interruptible(effect)).pipe(
         Effect.withClock(clock),
         Effect.withScheduler(scheduler),
         Effect.flatMap((fiber) =>
@@ -207,6 +205,7 @@ export const runVirtual = <A, E, R>(
             const until = options.until ?? Infinity
             const reason = drive(done, scheduler, clock, until, options.maxSteps ?? Infinity)
             const now = clock.now
+            // Stopped early: interrupt, then let finalizers run (sleeps too), boundedly.
             if (reason !== "done") {
               fiber.unsafeInterruptAsFork(driver.id())
               drive(done, scheduler, clock, Infinity, SHUTDOWN_STEPS)
