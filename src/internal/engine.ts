@@ -62,6 +62,12 @@ export class Engine {
     return (this.links.get(remote)?.connections ?? 0) > 0
   }
 
+  /** Whether `remote` has acknowledged the current version of this peer's own record. */
+  hasCurrentSelf(remote: State.PeerId): boolean {
+    const acked = this.links.get(remote)?.acked.get(this.state.self) ?? 0
+    return acked >= this.versionOf(this.state.self)
+  }
+
   /** Handles records and acknowledgements from `remote`; returns the news it brought. */
   receive(
     remote: State.PeerId,
