@@ -42,6 +42,8 @@ export interface State {
 export interface Gap {
   /** The member whose slot is open, or who references an unknown member. */
   readonly member: PeerId
+  /** Which of that member's slots. */
+  readonly index: number
   readonly address: string
   /** `unreached`: the member has not reached that address yet; `unknown`: nothing is known
    * yet of the peer that answered there. */
@@ -132,7 +134,8 @@ export const merge = (
 export const prove = (state: State): Option.Option<Proof> =>
   gaps(state, 1).length === 0 ? Option.some(reachable(state)) : Option.none()
 
-const reachable = (state: State): Proof => {
+/** The maximum and size of the members reachable from this peer (meaningful once proven). */
+export const reachable = (state: State): Proof => {
   let maximum = selfMember(state).value
   let size = 0
   walk(state, (member) => {
@@ -162,17 +165,38 @@ const walk = (state: State, visit: (member: Member) => boolean | void): void => 
 export const gaps = (state: State, limit = Infinity): ReadonlyArray<Gap> => {
   const found: Array<Gap> = []
   walk(state, (member) => {
-    for (const slot of member.slots) {
-      if (slot.id === null) {
-        found.push({ member: member.id, address: slot.address, kind: "unreached" })
-      } else if (!HashMap.has(state.members, slot.id)) {
-        found.push({ member: member.id, address: slot.address, kind: "unknown" })
-      }
+    for (let index = 0; index < member.slots.length; index++) {
+      const gap = gapAt(state, member, index)
+      if (gap !== undefined) found.push(gap)
       if (found.length >= limit) return false
     }
   })
   return found
 }
+
+const gapAt = (state: State, member: Member, index: number): Gap | undefined => {
+  const slot = member.slots[index]
+  if (slot === undefined) return undefined
+  if (slot.id === null) {
+    return { member: member.id, index, address: slot.address, kind: "unreached" }
+  }
+  return HashMap.has(state.members, slot.id) ?
+    undefined :
+    { member: member.id, index, address: slot.address, kind: "unknown" }
+}
+
+/** Whether `gap` is still open in `state`: the same member's slot is still unfilled, or still
+ * names a member with no record. */
+export const isStillOpen = (state: State, gap: Gap): boolean =>
+  Option.match(HashMap.get(state.members, gap.member), {
+    onNone: () => false,
+    onSome: (member) => gapAt(state, member, gap.index) !== undefined
+  })
+
+/** Whether replacing `before` by `after` can shrink what is reachable: a filled slot now names
+ * another member (a restart). Filling an empty slot only ever adds. */
+export const isReshaped = (before: Member, after: Member): boolean =>
+  before.slots.some((slot, i) => slot.id !== null && after.slots[i]?.id !== slot.id)
 
 /** The largest value known so far (not yet proven to be the cluster's maximum). */
 export const bestKnown = (state: State): bigint => {

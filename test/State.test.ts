@@ -25,14 +25,29 @@ describe("State", () => {
   it("does not prove while an own slot is unreached, and names it", () => {
     const state = State.initial("a", 1n, ["b:9000"])
     assert.isTrue(Option.isNone(State.prove(state)))
-    assert.deepStrictEqual(State.gaps(state), [{ member: "a", address: "b:9000", kind: "unreached" }])
+    assert.deepStrictEqual(State.gaps(state), [{
+      member: "a",
+      index: 0,
+      address: "b:9000",
+      kind: "unreached"
+    }])
   })
 
   it("does not prove while a referenced member's record is unknown", () => {
     let state = State.resolveSlot(State.initial("a", 1n, ["b:9000"]), 0, "b")
-    assert.deepStrictEqual(State.gaps(state), [{ member: "a", address: "b:9000", kind: "unknown" }])
+    assert.deepStrictEqual(State.gaps(state), [{
+      member: "a",
+      index: 0,
+      address: "b:9000",
+      kind: "unknown"
+    }])
     state = State.merge(state, [member("b", 2n, [["c:9000", null]])])[0]
-    assert.deepStrictEqual(State.gaps(state), [{ member: "b", address: "c:9000", kind: "unreached" }])
+    assert.deepStrictEqual(State.gaps(state), [{
+      member: "b",
+      index: 0,
+      address: "c:9000",
+      kind: "unreached"
+    }])
   })
 
   it("proves a line once every record is resolved and takes the exact maximum", () => {

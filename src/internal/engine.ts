@@ -39,6 +39,10 @@ const newLink = (): Link => ({
 
 export class Engine {
   private readonly links = new Map<State.PeerId, Link>()
+  /** The gap that blocked the last proof attempt; while it stays open, so does the proof. */
+  private blocker: State.Gap | undefined = undefined
+  /** Set when a slot switched identity, so the cached blocker may no longer be reachable. */
+  private reshaped = false
 
   constructor(public state: State.State) {}
 
@@ -84,6 +88,10 @@ export class Engine {
       if (version >= this.versionOf(id)) link.unacked.delete(id)
     }
     const [next, news] = State.merge(this.state, members)
+    for (const member of news) {
+      const before = HashMap.get(this.state.members, member.id)
+      if (Option.isSome(before) && State.isReshaped(before.value, member)) this.reshaped = true
+    }
     this.state = next
     for (const member of news) this.touch(member.id)
     return { news, out: this.flushAll() }
@@ -110,8 +118,24 @@ export class Engine {
     return out
   }
 
+  /**
+   * Tries to prove the view. A full walk runs only when the gap that blocked the previous
+   * attempt has closed, so checking after every message stays cheap in large clusters.
+   */
+  prove(): Option.Option<State.Proof> {
+    if (
+      !this.reshaped && this.blocker !== undefined && State.isStillOpen(this.state, this.blocker)
+    ) {
+      return Option.none()
+    }
+    this.reshaped = false
+    this.blocker = State.gaps(this.state, 1)[0]
+    return this.blocker === undefined ? Option.some(State.reachable(this.state)) : Option.none()
+  }
+
   private update(next: State.State): ReadonlyArray<Outgoing> {
     if (next === this.state) return []
+    if (State.isReshaped(State.selfMember(this.state), State.selfMember(next))) this.reshaped = true
     this.state = next
     this.touch(next.self)
     return this.flushAll()
