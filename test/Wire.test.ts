@@ -17,7 +17,13 @@ describe("Wire", () => {
   it("round-trips values far beyond 2^53 and negatives exactly", () => {
     const members = [
       { id: "aa", value: 2n ** 200n, slots: [], version: 3, complete: true },
-      { id: "bb", value: -(2n ** 70n), slots: [{ address: "[::1]:9000", id: "aa" }], version: 1, complete: false }
+      {
+        id: "bb",
+        value: -(2n ** 70n),
+        slots: [{ address: "[::1]:9000", id: "aa" }],
+        version: 1,
+        complete: false
+      }
     ]
     const frame = Wire.encode(Wire.sync(members, [["aa", 3]]))
     const decoded = Wire.decode(frame)
@@ -31,7 +37,9 @@ describe("Wire", () => {
   })
 
   it("writes integers as plain decimal strings", () => {
-    const frame = Wire.encode(Wire.sync([{ id: "a", value: -12n, slots: [], version: 1, complete: false }], []))
+    const frame = Wire.encode(
+      Wire.sync([{ id: "a", value: -12n, slots: [], version: 1, complete: false }], [])
+    )
     assert.include(frame, "\"value\":\"-12\"")
   })
 
