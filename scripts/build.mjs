@@ -7,7 +7,8 @@ const { version } = JSON.parse(readFileSync(new URL("../package.json", import.me
 
 /** One entry per program: source edge -> bundle. */
 const programs = [
-  { entry: "src/main.ts", out: "dist/gossip-max.cjs" }
+  { entry: "src/main.ts", out: "dist/gossip-max.cjs" },
+  { entry: "src/sim-main.ts", out: "dist/sim.cjs" }
 ]
 
 await Promise.all(programs.map(({ entry, out }) =>

@@ -1,82 +1,233 @@
 /**
- * The `gossip-max` command: reads its settings and `value.txt`, runs one peer over TCP in the
- * current directory, and maps the outcome to an exit code (0 done, 1 failed, 2 bad
- * configuration).
+ * The `gossip-max` command, one composition of the library's layers: it resolves its settings
+ * (environment over an optional JSON config file) and `value.txt`, then runs one peer over TCP
+ * in the current directory, or, as `gossip-max config`, only checks and prints them. Exit codes:
+ * 0 done, 1 failed, 2 bad configuration.
  *
  * @since 0.1.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as FileStore from "./FileStore.js"
 import * as Logging from "./Logging.js"
 import * as NodeTransport from "./NodeTransport.js"
 import * as Peer from "./Peer.js"
 import * as PeerConfig from "./PeerConfig.js"
 import * as Settings from "./Settings.js"
+import * as State from "./State.js"
 import * as ValueSource from "./ValueSource.js"
 
 /** Exit codes of the command. */
-export const ExitCode = { ok: 0, failed: 1, badConfig: 2 } as const
+export const ExitCode = { ok: 0, failed: 1, badConfig: 2, interrupted: 130 } as const
 
 declare const GOSSIP_MAX_VERSION: string | undefined
 
-/** The package version, set by the bundler; `dev` when run from source. */
+/** The package version, set by the bundler; `dev` when run from source or the library. */
 export const version = typeof GOSSIP_MAX_VERSION === "string" ? GOSSIP_MAX_VERSION : "dev"
 
-/** The `--help` text, generated from the settings table. */
-export const helpText = (): string => {
-  const width = Math.max(...Settings.docs.map((doc) => doc.key.length)) + 2
-  const rows = Settings.docs.map((doc) =>
-    `  ${doc.key.padEnd(width)}${doc.description} (default: ${doc.default})`
-  )
-  return [
-    "gossip-max: agree on the maximum of every peer's value, with no coordinator.",
-    "",
-    "Usage: gossip-max [--help] [--version]",
-    "",
-    "Runs one peer in the current directory. It reads its integer from value.txt, listens on",
-    "PORT, gossips with the PEER_<NAME>_HOST/PORT neighbours until it can prove it knows every",
-    "peer of the cluster, writes the maximum to result.txt, and exits 0 once its neighbours",
-    "are done too.",
-    "",
-    "Settings (environment variables):",
-    ...rows,
-    "",
-    "Durations take a unit: 250ms, 2s, 5m, 1h (a bare number means milliseconds).",
-    "Exit codes: 0 result written, 1 failure (deadline passed, port in use, result not",
-    "writable), 2 bad configuration (every problem is listed).",
-    ""
-  ].join("\n")
+/** What the command line asks for. */
+export type Command =
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Version" }
+  | { readonly _tag: "Run"; readonly configFile: Option.Option<string> }
+  | { readonly _tag: "Config"; readonly configFile: Option.Option<string>; readonly json: boolean }
+
+/** Reads the arguments; on failure, says which argument is wrong. */
+export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<Command, string> => {
+  if (argv.includes("--help") || argv.includes("-h")) return Either.right({ _tag: "Help" })
+  if (argv.includes("--version") || argv.includes("-v")) return Either.right({ _tag: "Version" })
+  const [first, ...rest] = argv
+  const check = first === "config"
+  let configFile = Option.none<string>()
+  let json = false
+  const args = check ? rest : argv
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    if (arg === "--config" || arg.startsWith("--config=")) {
+      const file = arg === "--config" ? args[++i] : arg.slice("--config=".length)
+      if (file === undefined || file === "") return Either.left("--config needs a file name")
+      configFile = Option.some(file)
+    } else if (arg === "--json" && check) {
+      json = true
+    } else {
+      return Either.left(`unknown argument "${arg}"`)
+    }
+  }
+  return Either.right(check ? { _tag: "Config", configFile, json } : { _tag: "Run", configFile })
 }
 
-/** Reads settings and value together, so every configuration problem is reported at once. */
-const loadConfiguration = (env: Readonly<Record<string, string | undefined>>) =>
-  Effect.gen(function*() {
-    const parsed = Settings.parse(Settings.fromEnvironment(env))
-    const valueFile = Either.match(parsed, {
-      onLeft: () => env["GOSSIP_VALUE_FILE"]?.trim() || "value.txt",
-      onRight: (settings) => settings.valueFile
-    })
-    const value = yield* Effect.either(FileStore.readValue(valueFile))
-    const problems = [
-      ...Either.match(parsed, {
-        onLeft: (list) => list.map(Settings.formatProblem),
-        onRight: () => []
-      }),
-      ...Either.match(value, { onLeft: (error) => [error.message], onRight: () => [] })
-    ]
-    if (Either.isRight(parsed) && Either.isRight(value) && problems.length === 0) {
-      return Either.right({ settings: parsed.right, value: value.right })
+const WIDTH = 100
+
+/** Fills `text` into lines of at most `width` columns, each starting with `indent` spaces. */
+export const wrap = (text: string, width = WIDTH, indent = 0): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  let line = ""
+  for (const word of text.split(/\s+/).filter((w) => w.length > 0)) {
+    if (line !== "" && indent + line.length + 1 + word.length > width) {
+      lines.push(" ".repeat(indent) + line)
+      line = word
+    } else {
+      line = line === "" ? word : `${line} ${word}`
     }
-    return Either.left(problems)
+  }
+  if (line !== "") lines.push(" ".repeat(indent) + line)
+  return lines
+}
+
+const settingHelp = (doc: Settings.SettingDoc): ReadonlyArray<string> => {
+  const file = doc.path === "" ? "" : ` (file: ${doc.path})`
+  const [first, ...more] = wrap(`${doc.key}${file}: ${doc.form}; default ${doc.default}`, 98)
+  return [`  ${first}`, ...more.map((line) => `      ${line}`), ...wrap(doc.description, WIDTH, 6)]
+}
+
+/** The `--help` text, generated from the settings table; no line is wider than 100 columns. */
+export const helpText = (): string =>
+  [
+    "gossip-max: agree on the maximum of every peer's value, with no coordinator.",
+    "",
+    "Usage:",
+    "  gossip-max [--config FILE]                  run one peer in the current directory",
+    "  gossip-max config [--config FILE] [--json]  check the settings and the value, print",
+    "                                              them, and exit",
+    "  gossip-max --help | --version",
+    "",
+    ...wrap(
+      "A peer reads its integer from value.txt, listens on PORT, gossips with its PEER_<NAME> " +
+        "neighbours until it can prove it knows every peer of the cluster, writes the maximum " +
+        "to result.txt, and exits 0 once its neighbours are done too."
+    ),
+    "",
+    ...wrap(
+      `Settings come from environment variables, or from the keys of a JSON config file named ` +
+        `by --config FILE or ${Settings.CONFIG_VARIABLE}; a variable that is set overrides ` +
+        `the file's key.`
+    ),
+    "",
+    ...Settings.docs.flatMap(settingHelp),
+    "",
+    "A config file, for example:",
+    `  {"port": 9000, "gossipInterval": "250ms", "peers": {`,
+    `    "b": {"host": "10.0.0.2", "port": 9000}, "c": {"host": "fd00::3", "port": 9000}}}`,
+    "",
+    ...wrap(
+      "Exit codes: 0 result written (or, for config, the configuration is valid), 1 failure " +
+        "(deadline passed, port in use, result not writable), 2 bad configuration (every " +
+        "problem is listed, naming the variable, or the file and JSON path)."
+    ),
+    ""
+  ].join("\n")
+
+/** Settings resolved from the environment over an optional config file. */
+export interface Resolved {
+  readonly settings: Settings.Settings
+  /** The merged source, which knows where each value came from. */
+  readonly source: Settings.Source
+  /** The config file read, if any. */
+  readonly configFile: Option.Option<string>
+}
+
+const fileProblem = (key: string, source: string, file: string, reason: string) => ({
+  key,
+  source,
+  message: `cannot read ${file} (${reason}); expected a readable JSON file`
+})
+
+const configVariable = (env: Readonly<Record<string, string | undefined>>) =>
+  Option.filter(
+    Option.fromNullable(env[Settings.CONFIG_VARIABLE]?.trim()),
+    (name) => name !== ""
+  )
+
+/** Reads the config file named by `--config` or the variable; absent when neither names one. */
+const readConfigFile = (
+  env: Readonly<Record<string, string | undefined>>,
+  flag: Option.Option<string>
+) =>
+  Effect.gen(function*() {
+    const file = Option.getOrUndefined(Option.orElse(flag, () => configVariable(env)))
+    if (file === undefined) return Either.right(Option.none<Settings.FileSource>())
+    const [key, source] = Option.isSome(flag) ?
+      ["--config", "argument"] :
+      [Settings.CONFIG_VARIABLE, "environment"]
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* Effect.either(fs.readFileString(file))
+    return Either.mapBoth(text, {
+      onLeft: (error) => fileProblem(key, source, file, FileStore.reasonOf(error)),
+      onRight: (json) => Option.some(Settings.fromFile(file, json))
+    })
   })
 
-/** The layers of one peer over TCP and files, from resolved settings. */
-export const peerLayer = (settings: Settings.Settings, value: bigint) =>
+/** The settings, or every problem with them, and the merged source they were read from. */
+const resolve = (
+  env: Readonly<Record<string, string | undefined>>,
+  configFile: Option.Option<string>
+) =>
+  Effect.gen(function*() {
+    // an unreadable file is one problem; the environment is still checked for the others
+    const file = yield* readConfigFile(env, configFile)
+    const read = Either.getOrElse(file, () => Option.none<Settings.FileSource>())
+    const environment = Settings.fromEnvironment(env)
+    const source = Option.match(read, {
+      onNone: () => environment,
+      onSome: (fileSource) => Settings.overlay(environment, fileSource.source)
+    })
+    const problems: Array<Settings.Problem> = [
+      ...Either.match(file, { onLeft: (problem) => [problem], onRight: () => [] }),
+      ...Option.match(read, { onNone: () => [], onSome: (fileSource) => fileSource.problems })
+    ]
+    const parsed = Settings.parse(source)
+    if (Either.isLeft(parsed)) problems.push(...parsed.left)
+    const outcome: Either.Either<Resolved, ReadonlyArray<Settings.Problem>> =
+      Either.isLeft(parsed) || problems.length > 0 ?
+        Either.left(problems) :
+        Either.right({
+          settings: parsed.right,
+          source,
+          configFile: Option.orElse(configFile, () => configVariable(env))
+        })
+    return { source, outcome }
+  })
+
+/** Resolves the settings: the environment over the config file named by `configFile` or
+ * `GOSSIP_CONFIG`. On failure, lists every problem. */
+export const loadSettings = (
+  env: Readonly<Record<string, string | undefined>>,
+  configFile: Option.Option<string> = Option.none()
+): Effect.Effect<
+  Either.Either<Resolved, ReadonlyArray<Settings.Problem>>,
+  never,
+  FileSystem.FileSystem
+> => Effect.map(resolve(env, configFile), ({ outcome }) => outcome)
+
+/** Settings and value together, so every configuration problem is reported at once. */
+const loadConfiguration = (
+  env: Readonly<Record<string, string | undefined>>,
+  configFile: Option.Option<string>
+) =>
+  Effect.gen(function*() {
+    const { outcome, source } = yield* resolve(env, configFile)
+    // with bad settings, the value file is still checked, by the name it was given
+    const valueFile = Either.match(outcome, {
+      onLeft: () => source.values["GOSSIP_VALUE_FILE"]?.trim() || "value.txt",
+      onRight: (ok) => ok.settings.valueFile
+    })
+    const value = yield* Effect.either(FileStore.readValue(valueFile))
+    if (Either.isRight(outcome) && Either.isRight(value)) {
+      return Either.right({ resolved: outcome.right, value: value.right })
+    }
+    return Either.left([
+      ...Either.match(outcome, { onLeft: (l) => l.map(Settings.formatProblem), onRight: () => [] }),
+      ...Either.match(value, { onLeft: (error) => [error.message], onRight: () => [] })
+    ])
+  })
+
+/** The peer over TCP and files, from resolved settings: the command's composition. */
+export const layerPeer = (settings: Settings.Settings, value: bigint) =>
   Peer.layer.pipe(
     Layer.provide([
       NodeTransport.layer({
@@ -84,15 +235,7 @@ export const peerLayer = (settings: Settings.Settings, value: bigint) =>
         bind: settings.bind,
         maxFrameBytes: settings.maxFrameBytes
       }),
-      PeerConfig.layer({
-        neighbours: settings.peers,
-        gossipInterval: settings.gossipInterval,
-        retryMin: settings.retryMin,
-        retryMax: settings.retryMax,
-        linger: settings.linger,
-        deadline: settings.deadline,
-        stay: settings.stay
-      }),
+      PeerConfig.layer(PeerConfig.fromSettings(settings)),
       ValueSource.layer(value),
       FileStore.layerResultFile(settings.resultFile)
     ])
@@ -101,11 +244,20 @@ export const peerLayer = (settings: Settings.Settings, value: bigint) =>
 const runPeer = (settings: Settings.Settings, value: bigint) =>
   Effect.gen(function*() {
     const peer = yield* Peer.Peer
-    yield* peer.done
+    yield* peer.done.pipe(
+      Effect.onInterrupt(() =>
+        Effect.flatMap(peer.view, (view) =>
+          Effect.logInfo(
+            State.isComplete(view, view.self) ?
+              "Stopping on a signal; the result was written" :
+              "Stopping on a signal before any result; nothing was written"
+          ))
+      )
+    )
     yield* Effect.logInfo("Done: every neighbour has its result")
     return ExitCode.ok
   }).pipe(
-    Effect.provide(peerLayer(settings, value)),
+    Effect.provide(layerPeer(settings, value)),
     Effect.catchTags({
       DeadlineExceeded: (error) => Effect.as(Effect.logError(error.message), ExitCode.failed),
       ResultError: (error) =>
@@ -117,29 +269,88 @@ const runPeer = (settings: Settings.Settings, value: bigint) =>
     Effect.provide(Logging.layer(settings.logLevel))
   )
 
+/** A long value shown by its ends and its length. */
+const showValue = (value: bigint): string => {
+  const digits = value.toString()
+  return digits.length <= 60 ?
+    digits :
+    `${digits.slice(0, 24)}...${digits.slice(-12)} (${digits.replace("-", "").length} digits)`
+}
+
+/** The `config` listing: each setting, its value, and where the value came from. */
+export const configText = (resolved: Resolved, value: bigint): string => {
+  const rows = [
+    ...Settings.rows(resolved.settings, resolved.source),
+    { key: "value", value: showValue(value), from: resolved.settings.valueFile }
+  ]
+  const keyWidth = Math.max(...rows.map((row) => row.key.length)) + 2
+  const valueWidth = Math.min(40, Math.max(...rows.map((row) => row.value.length))) + 2
+  const file = Option.match(resolved.configFile, {
+    onNone: () => "no config file",
+    onSome: (name) => `config file ${name}; the environment overrides it`
+  })
+  return [
+    `gossip-max configuration (${file}):`,
+    ...rows.map((row) =>
+      `  ${row.key.padEnd(keyWidth)}${row.value.padEnd(valueWidth)}${row.from}`.trimEnd()
+    ),
+    "The configuration is valid."
+  ].join("\n")
+}
+
+const check = (
+  env: Readonly<Record<string, string | undefined>>,
+  configFile: Option.Option<string>,
+  json: boolean
+) =>
+  Effect.gen(function*() {
+    const loaded = yield* loadConfiguration(env, configFile)
+    if (Either.isLeft(loaded)) {
+      yield* reportProblems("the configuration has problems", loaded.left)
+      return ExitCode.badConfig
+    }
+    const { resolved, value } = loaded.right
+    yield* Console.log(
+      json ?
+        JSON.stringify(Settings.toJson(resolved.settings), null, 2) :
+        configText(resolved, value)
+    )
+    return ExitCode.ok
+  })
+
+const reportProblems = (headline: string, problems: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    yield* Console.error(`gossip-max: ${headline}:`)
+    yield* Effect.forEach(problems, (line) => Console.error(`  - ${line}`), { discard: true })
+  })
+
 /** The whole command, given its arguments and environment; succeeds with the exit code. */
 export const main = (
   argv: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>>
 ): Effect.Effect<number, never, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    if (argv.includes("--help") || argv.includes("-h")) {
-      yield* Console.log(helpText())
-      return ExitCode.ok
-    }
-    if (argv.includes("--version") || argv.includes("-v")) {
-      yield* Console.log(version)
-      return ExitCode.ok
-    }
-    if (argv.length > 0) {
-      yield* Console.error(`gossip-max: unknown argument "${argv[0]}"; see gossip-max --help`)
+    const command = parseArgs(argv)
+    if (Either.isLeft(command)) {
+      yield* Console.error(`gossip-max: ${command.left}; see gossip-max --help`)
       return ExitCode.badConfig
     }
-    const loaded = yield* loadConfiguration(env)
-    if (Either.isLeft(loaded)) {
-      yield* Console.error("gossip-max: cannot start, the configuration has problems:")
-      yield* Effect.forEach(loaded.left, (line) => Console.error(`  - ${line}`))
-      return ExitCode.badConfig
+    switch (command.right._tag) {
+      case "Help":
+        yield* Console.log(helpText())
+        return ExitCode.ok
+      case "Version":
+        yield* Console.log(version)
+        return ExitCode.ok
+      case "Config":
+        return yield* check(env, command.right.configFile, command.right.json)
+      case "Run": {
+        const loaded = yield* loadConfiguration(env, command.right.configFile)
+        if (Either.isLeft(loaded)) {
+          yield* reportProblems("cannot start, the configuration has problems", loaded.left)
+          return ExitCode.badConfig
+        }
+        return yield* runPeer(loaded.right.resolved.settings, loaded.right.value)
+      }
     }
-    return yield* runPeer(loaded.right.settings, loaded.right.value)
   })

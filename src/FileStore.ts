@@ -13,7 +13,8 @@ import * as Random from "effect/Random"
 import { ResultError, ResultSink } from "./ResultSink.js"
 import * as ValueSource from "./ValueSource.js"
 
-const reasonOf = (error: { readonly message: string; readonly reason?: string }): string =>
+/** A short reason for a failed file operation: `file not found`, or the system's message. */
+export const reasonOf = (error: { readonly message: string; readonly reason?: string }): string =>
   error.reason === "NotFound" ? "file not found" : error.message
 
 /** Reads and parses the value file. */
@@ -22,7 +23,10 @@ export const readValue = (path: string) =>
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(path).pipe(
       Effect.mapError((error) =>
-        new ValueSource.ValueError({ source: path, detail: `cannot read: ${reasonOf(error)}` })
+        new ValueSource.ValueError({
+          source: path,
+          detail: `cannot read it (${reasonOf(error)}); expected a file holding one integer`
+        })
       )
     )
     return yield* ValueSource.parseInteger(text).pipe(

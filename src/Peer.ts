@@ -6,6 +6,8 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -13,14 +15,20 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { Engine, type Outgoing } from "./internal/engine.js"
-import { PeerConfig, type PeerConfigShape } from "./PeerConfig.js"
-import { type ResultError, ResultSink } from "./ResultSink.js"
+import {
+  layer as configLayer,
+  layerConfig as configLayerConfig,
+  PeerConfig,
+  type PeerConfigShape
+} from "./PeerConfig.js"
+import { layerNoop as noResultLayer, type ResultError, ResultSink } from "./ResultSink.js"
 import * as State from "./State.js"
 import {
   type Address,
@@ -29,7 +37,7 @@ import {
   Transport,
   type TransportError
 } from "./Transport.js"
-import { type ValueError, ValueSource } from "./ValueSource.js"
+import { layer as valueLayer, type ValueError, ValueSource } from "./ValueSource.js"
 import * as Wire from "./Wire.js"
 
 /** No result was proven in time; `missing` says, per gap, who and where. */
@@ -81,6 +89,10 @@ interface Runtime {
   readonly wake: { current: Deferred.Deferred<void> }
   finishing: boolean
   provenAt: number
+  /** Whom this peer must not leave behind; computed when needed, refreshed every round. */
+  neighbours: ReadonlySet<State.PeerId> | undefined
+  /** Wakes the flusher; holds at most one pending wake-up. */
+  readonly flushes: Queue.Queue<void>
 }
 
 const drawId = Effect.gen(function*() {
@@ -105,7 +117,7 @@ const deliver = (rt: Runtime, outgoing: ReadonlyArray<Outgoing>) =>
 /** Stores the result once the view is proven, then tells the neighbours. */
 const finishIfProven = Effect.fn("Peer.finishIfProven")(function*(rt: Runtime) {
   if (rt.finishing) return
-  const proof = State.prove(rt.engine.state)
+  const proof = rt.engine.prove()
   if (Option.isNone(proof)) return
   rt.finishing = true
   const { maximum, size } = proof.value
@@ -121,32 +133,63 @@ const finishIfProven = Effect.fn("Peer.finishIfProven")(function*(rt: Runtime) {
   yield* deliver(rt, rt.engine.complete())
 })
 
-/** Completes `done` once no neighbour that is unfinished and reachable may still need us. */
+/** Completes `done` once every neighbour has its result and knows we have ours, or has been
+ * unreachable for the linger bound since we got our result. */
 const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
   if (rt.config.stay || !(yield* Deferred.isDone(rt.result))) return
   const now = yield* Clock.currentTimeMillis
   const linger = Duration.toMillis(rt.config.linger)
   const waiting: Array<State.PeerId> = []
-  for (const id of State.neighbours(rt.engine.state)) {
-    if (State.isComplete(rt.engine.state, id)) continue
+  rt.neighbours ??= State.neighbours(rt.engine.state)
+  for (const id of rt.neighbours) {
+    // settled: it has its result and knows that we have ours, so it will not wait for us
+    if (State.isComplete(rt.engine.state, id) && rt.engine.knowsWeAreComplete(id)) continue
     if (rt.engine.isConnected(id)) waiting.push(id)
     else if (now - Math.max(rt.lastContact.get(id) ?? 0, rt.provenAt) < linger) waiting.push(id)
   }
-  if (waiting.length === 0) yield* Deferred.succeed(rt.done, undefined)
+  if (waiting.length === 0) return yield* Deferred.succeed(rt.done, undefined)
+  yield* Effect.logDebug(
+    `Waiting for ${waiting.length} neighbour(s) before leaving`,
+    waiting.map(
+      (id) =>
+        `${id}: ${State.isComplete(rt.engine.state, id) ? "complete" : "incomplete"}, ` +
+        `${rt.engine.knowsWeAreComplete(id) ? "has" : "lacks"} our result, ` +
+        `${rt.engine.isConnected(id) ? "connected" : "disconnected"}`
+    ).join("; ")
+  )
 })
 
-const afterChange = (rt: Runtime) =>
+/** Sends what received frames changed, once the frames already queued have been handled: a
+ * burst of news goes out as one message per neighbour, not one per frame received (which
+ * grew with the size of the cluster, and made large clusters flood themselves). */
+const flusher = (rt: Runtime) =>
+  Queue.take(rt.flushes).pipe(
+    Effect.zipRight(Effect.yieldNow()),
+    Effect.zipRight(Effect.suspend(() => deliver(rt, rt.engine.flushChanges()))),
+    Effect.forever
+  )
+
+/** One round: resend what is unacknowledged, and look again at whether we may leave. */
+const gossipRound = Effect.fn("Peer.gossipRound")(function*(rt: Runtime) {
+  yield* deliver(rt, rt.engine.tick())
+  rt.neighbours = undefined
+  yield* checkDone(rt)
+})
+
+const afterChange = (rt: Runtime, news: ReadonlyArray<State.Member>) =>
   Effect.gen(function*() {
-    const best = State.bestKnown(rt.engine.state)
-    if (best !== (yield* SubscriptionRef.get(rt.best))) {
-      yield* SubscriptionRef.set(rt.best, best)
-    }
+    const current = yield* SubscriptionRef.get(rt.best)
+    let best = current
+    for (const member of news) if (member.value > best) best = member.value
+    if (best !== current) yield* SubscriptionRef.set(rt.best, best)
     yield* finishIfProven(rt)
     yield* checkDone(rt)
   })
 
 interface Session {
   remote: State.PeerId | undefined
+  /** Why the connection ended, when it ended in error. */
+  error: string | undefined
 }
 
 const register = (rt: Runtime, connection: Connection, remote: State.PeerId) =>
@@ -164,6 +207,31 @@ const register = (rt: Runtime, connection: Connection, remote: State.PeerId) =>
       })
     )
   })
+
+const slotId = (rt: Runtime, index: number): State.PeerId | null =>
+  State.selfMember(rt.engine.state).slots[index]?.id ?? null
+
+const describeNeighbour = (rt: Runtime, index: number): string => {
+  const address = rt.config.neighbours[index]
+  return address === undefined ? `#${index}` : `${address.name} (${formatAddress(address)})`
+}
+
+const logReached = (
+  rt: Runtime,
+  index: number,
+  before: State.PeerId | null,
+  id: State.PeerId
+) => {
+  const where = describeNeighbour(rt, index)
+  if (id === rt.engine.state.self) {
+    // a shared peer list often names this peer too: nothing to learn from ourselves
+    return Effect.logInfo(`Neighbour ${where} is this peer itself; not dialling it again`)
+  }
+  if (before === null) return Effect.logInfo(`Neighbour ${where} reached: peer ${id}`)
+  return before === id ?
+    Effect.logDebug(`Neighbour ${where} reached again`) :
+    Effect.logInfo(`Neighbour ${where} restarted: now peer ${id} (was ${before})`)
+}
 
 /** Handles one frame; `false` drops the connection. */
 const onFrame = (
@@ -183,10 +251,12 @@ const onFrame = (
     if (message._tag === "hello") {
       if (session.remote !== undefined) return true
       session.remote = message.id
+      const before = Option.isSome(slot) ? slotId(rt, slot.value) : null
       if (Option.isSome(slot)) {
         yield* deliver(rt, rt.engine.resolve(slot.value, message.id))
         rt.lastError.delete(slot.value)
       }
+      if (Option.isSome(slot)) yield* logReached(rt, slot.value, before, message.id)
       if (message.id === rt.engine.state.self) return false
       if (!rt.connections.has(message.id)) yield* wakeDiallers(rt)
       yield* register(rt, connection, message.id)
@@ -194,31 +264,51 @@ const onFrame = (
       yield* Effect.logWarning(`Dropping ${connection.remote}: message before hello`)
       return false
     } else {
-      const { news, out } = rt.engine.receive(session.remote, message.members, message.acks)
-      yield* deliver(rt, out)
+      const { news } = rt.engine.receive(session.remote, message.members, message.acks, false)
+      yield* Queue.offer(rt.flushes, undefined)
       if (news.length > 0) {
         yield* Effect.logDebug(`Learned ${news.length} record(s) from ${connection.remote}`)
       }
+      yield* afterChange(rt, news)
+      return true
     }
-    yield* afterChange(rt)
+    yield* afterChange(rt, [])
     return true
   })
 
 /** Speaks the protocol on one connection until it closes or misbehaves. */
-const serve = (rt: Runtime, connection: Connection, slot: Option.Option<number>) =>
-  Effect.gen(function*() {
-    const session: Session = { remote: undefined }
+const serve = (
+  rt: Runtime,
+  connection: Connection,
+  slot: Option.Option<number>
+): Effect.Effect<Session> => {
+  const session: Session = { remote: undefined, error: undefined }
+  return Effect.gen(function*() {
     yield* connection.send(Wire.encode(Wire.hello(rt.engine.state.self)))
-    yield* connection.frames.pipe(
-      Stream.runForEachWhile((frame) => onFrame(rt, connection, session, slot, frame))
+    // a connection whose hello never comes (lost both ways, or a silent remote) would hold
+    // this slot forever: give up on it after `retryMax`, so the dialler tries again
+    const silent = Effect.sleep(rt.config.retryMax).pipe(
+      Effect.zipRight(
+        Effect.suspend(() => (session.remote === undefined ? Effect.void : Effect.never))
+      ),
+      Effect.zipRight(Effect.logDebug(`Dropping ${connection.remote}: no hello`))
     )
+    yield* Effect.raceFirst(
+      connection.frames.pipe(
+        Stream.runForEachWhile((frame) => onFrame(rt, connection, session, slot, frame))
+      ),
+      silent
+    )
+    return session
   }).pipe(
-    Effect.catchTag(
-      "TransportError",
-      (error) => Effect.logDebug(`Connection ${connection.remote} ended`, error.message)
-    ),
+    Effect.catchTag("TransportError", (error) =>
+      Effect.as(
+        Effect.logDebug(`Connection ${connection.remote} ended`, error.message),
+        { ...session, error: error.code ?? error.detail }
+      )),
     Effect.scoped
   )
+}
 
 /** Redial delays: exponential from `retryMin`, capped at `retryMax`, with jitter. */
 export const backoff = (config: Pick<PeerConfigShape, "retryMin" | "retryMax">) =>
@@ -239,34 +329,38 @@ const wakeDiallers = (rt: Runtime) =>
 /** Keeps one configured neighbour connected: dial, serve, and redial with backoff. */
 const keepDialling = (rt: Runtime, transport: Context.Tag.Service<Transport>) =>
   Effect.fn("Peer.keepDialling")(function*(address: Address, index: number) {
-    const where = `${address.name} (${formatAddress(address)})`
+    const where = describeNeighbour(rt, index)
     const delays = yield* Schedule.driver(backoff(rt.config))
     let failures = 0
     const needed = () => {
       const id = State.selfMember(rt.engine.state).slots[index]?.id
+      if (id === rt.engine.state.self) return false
       return !(rt.finishing && id != null && State.isComplete(rt.engine.state, id))
     }
     while (needed()) {
       const woken = rt.wake.current
       const dialled = yield* Effect.either(Effect.scoped(
-        transport.dial(address).pipe(
-          Effect.tap(() => Effect.logInfo(`Neighbour ${where} reached`)),
-          Effect.tap(() => {
-            failures = 0
-            return delays.reset
-          }),
-          Effect.flatMap((connection) => serve(rt, connection, Option.some(index)))
+        Effect.flatMap(
+          transport.dial(address),
+          (connection) => serve(rt, connection, Option.some(index))
         )
       ))
-      if (dialled._tag === "Right") {
+      // a connection that ended before its hello (refused frames, a silent remote) counts as
+      // a failed attempt, so it backs off instead of redialling at once
+      const failure = dialled._tag === "Left" ?
+        dialled.left.code ?? dialled.left.detail :
+        dialled.right.remote === undefined ?
+        dialled.right.error ?? "closed before hello" :
+        undefined
+      if (failure === undefined) {
+        failures = 0
+        yield* delays.reset
         yield* Effect.sleep(rt.config.retryMin)
         continue
       }
-      const error = dialled.left
       failures++
-      rt.lastError.set(index, error.code ?? error.detail)
-      const text = `Neighbour ${where} unreachable (${error.code ?? error.detail}); ` +
-        `retrying, attempt ${failures}`
+      rt.lastError.set(index, failure)
+      const text = `Neighbour ${where} unreachable (${failure}); retrying, attempt ${failures}`
       yield* (failures & (failures - 1)) === 0 ? Effect.logInfo(text) : Effect.logDebug(text)
       yield* Effect.raceFirst(Effect.ignore(delays.next(undefined)), Deferred.await(woken))
     }
@@ -320,7 +414,9 @@ export const make: Effect.Effect<
     lastError: new Map(),
     wake: { current: yield* Deferred.make<void>() },
     finishing: false,
-    provenAt: 0
+    provenAt: 0,
+    neighbours: undefined,
+    flushes: yield* Queue.dropping<void>(1)
   }
 
   yield* Effect.annotateLogsScoped({ peer: id })
@@ -336,16 +432,18 @@ export const make: Effect.Effect<
     (address, index) => Effect.forkScoped(keepDialling(rt, transport)(address, index)),
     { discard: true }
   )
+  yield* Effect.forkScoped(flusher(rt))
   yield* Effect.forkScoped(
-    Effect.suspend(() => deliver(rt, rt.engine.tick()).pipe(Effect.zipRight(checkDone(rt)))).pipe(
-      Effect.repeat(Schedule.spaced(config.gossipInterval)),
-      Effect.withSpan("Peer.gossipRounds")
+    gossipRound(rt).pipe(
+      // one failed round must not end the rounds
+      Effect.catchAllCause((cause) => Effect.logError("Gossip round failed", cause)),
+      Effect.repeat(Schedule.spaced(config.gossipInterval))
     )
   )
   if (Option.isSome(config.deadline)) {
     yield* Effect.forkScoped(watchDeadline(rt, config.deadline.value))
   }
-  yield* afterChange(rt)
+  yield* afterChange(rt, [])
 
   return {
     id,
@@ -373,3 +471,29 @@ export const layer: Layer.Layer<
   TransportError | ValueError,
   Transport | PeerConfig | ValueSource | ResultSink
 > = Layer.scoped(Peer, make)
+
+/** An embedded peer's value and protocol settings; unset settings take their defaults. */
+export interface Options extends Partial<PeerConfigShape> {
+  /** The value this peer contributes. */
+  readonly value: bigint
+}
+
+/** A peer configured in code: no files, the result is observed through the `Peer` service.
+ * It needs only a transport. */
+export const layerOptions = (
+  { value, ...settings }: Options
+): Layer.Layer<Peer, TransportError | ValueError, Transport> =>
+  layer.pipe(
+    Layer.provide([configLayer(settings), valueLayer(value), noResultLayer])
+  )
+
+/** A peer whose value is given in code and whose protocol settings are read through Effect
+ * `Config` (by default `PeerConfig.config`: keys as in the config file). It needs only a
+ * transport. */
+export const layerConfig = (
+  value: bigint,
+  config?: Config.Config<PeerConfigShape>
+): Layer.Layer<Peer, TransportError | ValueError | ConfigError.ConfigError, Transport> =>
+  layer.pipe(
+    Layer.provide([configLayerConfig(config), valueLayer(value), noResultLayer])
+  )

@@ -4,10 +4,13 @@
  *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Settings from "./Settings.js"
 import type { Address } from "./Transport.js"
 
 /** The protocol settings. */
@@ -57,3 +60,24 @@ export const make = (options: Partial<PeerConfigShape> = {}): PeerConfigShape =>
 /** A layer with settings given in code, over the defaults. */
 export const layer = (options: Partial<PeerConfigShape> = {}): Layer.Layer<PeerConfig> =>
   Layer.succeed(PeerConfig, make(options))
+
+/** The protocol settings among resolved settings. */
+export const fromSettings = (settings: Settings.Settings): PeerConfigShape =>
+  make({
+    neighbours: settings.peers,
+    gossipInterval: settings.gossipInterval,
+    retryMin: settings.retryMin,
+    retryMax: settings.retryMax,
+    linger: settings.linger,
+    deadline: settings.deadline,
+    stay: settings.stay
+  })
+
+/** The protocol settings read through Effect `Config`, keyed as in the config file
+ * (`peers.<name>.host`, `gossipInterval`...): see `Settings.config`. */
+export const config: Config.Config<PeerConfigShape> = Config.map(Settings.config, fromSettings)
+
+/** A layer reading the protocol settings through Effect `Config` (by default `config`). */
+export const layerConfig = (
+  settings: Config.Config<PeerConfigShape> = config
+): Layer.Layer<PeerConfig, ConfigError.ConfigError> => Layer.effect(PeerConfig, settings)

@@ -1,6 +1,6 @@
 /**
- * The edge: runs the `gossip-max` command on Node. SIGINT/SIGTERM interrupt it; the peer's
- * scope closes, so no partial result file is left behind.
+ * The edge: runs the `gossip-max` command on Node. SIGINT/SIGTERM interrupt it: the peer's
+ * scope closes, no partial result file is left behind, and the exit code is 130.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -18,7 +18,11 @@ NodeRuntime.runMain(program, {
   disablePrettyLogger: true,
   teardown: (exit, onExit) => {
     onExit(
-      Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : Cli.ExitCode.failed
+      Exit.isSuccess(exit) && typeof exit.value === "number" ?
+        exit.value :
+        Exit.isInterrupted(exit) ?
+        Cli.ExitCode.interrupted :
+        Cli.ExitCode.failed
     )
   }
 })

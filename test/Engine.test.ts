@@ -29,6 +29,18 @@ describe("Engine", () => {
     assert.deepStrictEqual(toB.flatMap((message) => message.acks), [["b", 1]])
   })
 
+  it("acknowledges to its owner a record relayed by someone else", () => {
+    const engine = new Engine(State.initial("a", 1n, []))
+    engine.connect("b")
+    engine.connect("c")
+    const { out } = engine.receive("b", [
+      { id: "c", value: 5n, slots: [], version: 4, complete: true }
+    ], [])
+    const toC = out.filter((message) => message.to === "c")
+    assert.deepStrictEqual(toC.flatMap((message) => message.acks), [["c", 4]])
+    assert.deepStrictEqual(ids(toC), [])
+  })
+
   it("sends unacknowledged records again each round until acknowledged", () => {
     const engine = new Engine(State.initial("a", 1n, []))
     engine.connect("b")

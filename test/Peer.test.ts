@@ -89,6 +89,19 @@ describe("Peer", () => {
       assert.deepStrictEqual(outcomes.map((o) => o.result), names.map(() => 2n ** 64n))
     })))
 
+  it.effect("peers sharing one peer list that names themselves too still agree", () =>
+    withNetwork(Effect.gen(function*() {
+      const everyone = ["a", "b", "c"]
+      const fibers = yield* Effect.forEach(
+        everyone,
+        (name, i) =>
+          Effect.fork(startAfter(Duration.seconds(i), peerLayer(name, BigInt(10 - i), everyone)))
+      )
+      yield* TestClock.adjust("1 minute")
+      const outcomes = yield* Fiber.join(Fiber.all(fibers))
+      assert.deepStrictEqual(outcomes.map((o) => o.result), [10n, 10n, 10n])
+    })))
+
   it.effect("a cluster of one writes its own value and leaves", () =>
     withNetwork(Effect.gen(function*() {
       const a = yield* Effect.fork(startAfter(0, peerLayer("a", -3n, [])))

@@ -43,6 +43,8 @@ export class Engine {
   private blocker: State.Gap | undefined = undefined
   /** Set when a slot switched identity, so the cached blocker may no longer be reachable. */
   private reshaped = false
+  /** The version of this peer's record that first said it is complete. */
+  private completedAt: number | undefined = undefined
 
   constructor(public state: State.State) {}
 
@@ -66,17 +68,20 @@ export class Engine {
     return (this.links.get(remote)?.connections ?? 0) > 0
   }
 
-  /** Whether `remote` has acknowledged the current version of this peer's own record. */
-  hasCurrentSelf(remote: State.PeerId): boolean {
+  /** Whether `remote` has acknowledged a version of this peer's record that says it is
+   * complete. Later versions (a slot pointing at a restarted neighbour) do not matter here. */
+  knowsWeAreComplete(remote: State.PeerId): boolean {
     const acked = this.links.get(remote)?.acked.get(this.state.self) ?? 0
-    return acked >= this.versionOf(this.state.self)
+    return this.completedAt !== undefined && acked >= this.completedAt
   }
 
-  /** Handles records and acknowledgements from `remote`; returns the news it brought. */
+  /** Handles records and acknowledgements from `remote`; returns the news it brought. With
+   * `flush` false, what must be sent waits for the next `flushChanges` (or round). */
   receive(
     remote: State.PeerId,
     members: ReadonlyArray<State.Member>,
-    acks: ReadonlyArray<readonly [State.PeerId, number]>
+    acks: ReadonlyArray<readonly [State.PeerId, number]>,
+    flush = true
   ): { readonly news: ReadonlyArray<State.Member>; readonly out: ReadonlyArray<Outgoing> } {
     const link = this.link(remote)
     for (const member of members) {
@@ -93,8 +98,20 @@ export class Engine {
       if (Option.isSome(before) && State.isReshaped(before.value, member)) this.reshaped = true
     }
     this.state = next
-    for (const member of news) this.touch(member.id)
-    return { news, out: this.flushAll() }
+    for (const member of news) {
+      this.touch(member.id)
+      // news relayed from its owner's neighbourhood: tell the owner too that we have it, so a
+      // neighbour waiting for our acknowledgement before it leaves is not left waiting
+      const owner = member.id === remote ? undefined : this.links.get(member.id)
+      if (owner !== undefined && owner.connections > 0) owner.acks.push([member.id, member.version])
+    }
+    return { news, out: flush ? this.flushAll() : [] }
+  }
+
+  /** Everything changed (records and acknowledgements) since the last message to each
+   * connected neighbour. */
+  flushChanges(): ReadonlyArray<Outgoing> {
+    return this.flushAll()
   }
 
   /** This peer's slot `index` was answered by `remote`. */
@@ -104,7 +121,9 @@ export class Engine {
 
   /** This peer has written its result. */
   complete(): ReadonlyArray<Outgoing> {
-    return this.update(State.markComplete(this.state))
+    const out = this.update(State.markComplete(this.state))
+    this.completedAt ??= State.selfMember(this.state).version
+    return out
   }
 
   /** A round: everything still unacknowledged is sent again. */

@@ -163,19 +163,31 @@ export const currentVirtualClock: Effect.Effect<Option.Option<VirtualClock>> = E
 /** Upper bound on scheduler tasks spent letting an interrupted program finish its finalizers. */
 const SHUTDOWN_STEPS = 1_000_000
 
-type Reason = SimOutcome<unknown, unknown>["reason"]
+/** Scheduler tasks run between two yields to the host's event loop (a few ms of CPU). */
+const CHUNK_STEPS = 20_000
+
+type Reason = SimOutcome<unknown, unknown>["reason"] | "paused"
+
+interface Drive {
+  /** Tasks left before `maxSteps`. */
+  budget: number
+}
 
 const drive = (
   done: () => boolean,
   scheduler: SimScheduler,
   clock: VirtualClock,
   until: number,
-  budget: number
+  state: Drive,
+  chunk: number
 ): Reason => {
   for (;;) {
-    budget -= scheduler.run(budget, done)
+    const steps = scheduler.run(Math.min(state.budget, chunk), done)
+    state.budget -= steps
+    chunk -= steps
     if (done()) return "done"
-    if (budget <= 0) return "until"
+    if (state.budget <= 0) return "until"
+    if (chunk <= 0) return "paused"
     const next = clock.next()
     if (next === undefined) return "idle"
     if (next > until) {
@@ -186,34 +198,55 @@ const drive = (
   }
 }
 
-/** Runs `effect` to completion, `until` or idleness in virtual time, synchronously. */
+/** Lets the host's event loop run (signals, I/O) between chunks of a long simulation. */
+const yieldToHost: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(handle))
+})
+
+/**
+ * Runs `effect` to completion, `until` or idleness in virtual time. The simulation runs in
+ * synchronous chunks; between chunks the host's event loop gets a turn, so a long run can be
+ * interrupted (Ctrl-C) — except when nested in another simulation, which runs it in one go.
+ */
 export const runVirtual = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   options: SimOptions = {}
 ): Effect.Effect<SimOutcome<A, E>, never, R> =>
   Effect.withFiberRuntime<SimOutcome<A, E>, never, R>((driver) => {
+    const nested = driver.currentScheduler instanceof SimScheduler
     const scheduler = new SimScheduler(driver, driver.currentScheduler)
     const clock = new VirtualClock()
+    const until = options.until ?? Infinity
+    const state: Drive = { budget: options.maxSteps ?? Infinity }
+    const chunk = nested ? Infinity : CHUNK_STEPS
     // A daemon, so the driver never waits for it; interruptible, so `until` can stop it.
-    return Effect.uninterruptible(
+    return Effect.uninterruptibleMask((restore) =>
       Effect.forkDaemon(Effect.interruptible(effect)).pipe(
         Effect.withClock(clock),
         Effect.withScheduler(scheduler),
-        Effect.flatMap((fiber) =>
-          Effect.sync((): SimOutcome<A, E> => {
-            const done = () => fiber.unsafePoll() !== null
-            const until = options.until ?? Infinity
-            const reason = drive(done, scheduler, clock, until, options.maxSteps ?? Infinity)
-            const now = clock.now
-            // Stopped early: interrupt, then let finalizers run (sleeps too), boundedly.
-            if (reason !== "done") {
-              fiber.unsafeInterruptAsFork(driver.id())
-              drive(done, scheduler, clock, Infinity, SHUTDOWN_STEPS)
+        Effect.flatMap((fiber) => {
+          const done = () => fiber.unsafePoll() !== null
+          // stopped early: interrupt, then let finalizers run (sleeps too), boundedly
+          const stop = () => {
+            fiber.unsafeInterruptAsFork(driver.id())
+            drive(done, scheduler, clock, Infinity, { budget: SHUTDOWN_STEPS }, Infinity)
+          }
+          const loop: Effect.Effect<SimOutcome<A, E>> = Effect.suspend(() => {
+            const reason = drive(done, scheduler, clock, until, state, chunk)
+            if (reason === "paused") {
+              return restore(yieldToHost).pipe(
+                Effect.onInterrupt(() => Effect.sync(stop)),
+                Effect.zipRight(loop)
+              )
             }
+            const now = clock.now
+            if (reason !== "done") stop()
             const exit = reason === "done" ? Option.fromNullable(fiber.unsafePoll()) : Option.none()
-            return { exit, now, reason }
+            return Effect.succeed({ exit, now, reason })
           })
-        )
+          return loop
+        })
       )
     )
   })

@@ -1,0 +1,167 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as fc from "effect/FastCheck"
+import * as MemoryNetwork from "../src/MemoryNetwork.js"
+import * as Scenario from "../src/Scenario.js"
+import * as Simulation from "../src/Simulation.js"
+import * as SimReport from "../src/SimReport.js"
+import * as Topology from "../src/Topology.js"
+
+// Every scenario is judged by the simulator, at the moment things happen:
+// - liveness: every peer writes the true maximum (faults all end: partitions heal, crashed
+//   peers restart, loss is never total);
+// - safety: every write is the true maximum, by a peer whose view holds every peer;
+// - each peer writes once, across restarts;
+// - no peer leaves while a neighbour without a result is connected to it or was lost for less
+//   than the linger bound.
+// A failure prints fast-check's seed and the scenario as JSON: save it to a file and replay it
+// with `npm run sim -- --scenario FILE`. Set PROPERTY_SEED to rerun one fast-check seed.
+
+const RUNS_PER_FAMILY = 60
+const LONGEST_FAULT = 20_000 // below the 30s linger: a lost neighbour is waited for
+
+const percent = (max: number) => fc.integer({ min: 0, max }).map((p) => p / 100)
+
+const latency: fc.Arbitrary<MemoryNetwork.Latency> = fc.oneof(
+  fc.integer({ min: 1, max: 30 }).map((millis) => MemoryNetwork.fixed(millis)),
+  fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 50 }))
+    .map(([min, extra]) => MemoryNetwork.uniform(min, min + extra)),
+  fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 2 }))
+    .map(([mean, min]) => MemoryNetwork.exponential(mean, min))
+)
+
+const faults = (options: { readonly loss: number; readonly duplicate: number; reorder: number }) =>
+  fc.record({
+    latency,
+    loss: percent(options.loss),
+    duplicate: percent(options.duplicate),
+    reorder: percent(options.reorder),
+    reorderWindow: fc.integer({ min: 1, max: 100 })
+  })
+
+const topology = (size: number): fc.Arbitrary<Topology.Topology> =>
+  fc.oneof(
+    fc.integer({ min: 2, max: 5 }).map(Topology.random),
+    fc.constantFrom(
+      Topology.line,
+      Topology.ring,
+      Topology.star,
+      Topology.grid,
+      size <= 12 ? Topology.mesh : Topology.random(3)
+    )
+  )
+
+const start = fc.oneof(
+  { arbitrary: fc.constant(0), weight: 4 },
+  { arbitrary: fc.integer({ min: 0, max: 60_000 }), weight: 4 },
+  { arbitrary: fc.integer({ min: 0, max: 3_600_000 }), weight: 1 }
+)
+
+/** A group of peers to cut off: at least one, never all. */
+const group = (size: number) =>
+  fc.uniqueArray(fc.integer({ min: 0, max: size - 1 }), { minLength: 1, maxLength: size - 1 })
+    .map((peers) => [...peers].sort((a, b) => a - b))
+
+const partition = (size: number): fc.Arbitrary<Scenario.PartitionSpec> =>
+  fc.record({
+    at: fc.integer({ min: 0, max: 60_000 }),
+    length: fc.integer({ min: 1, max: LONGEST_FAULT }),
+    groups: group(size).map((peers) => [peers])
+  }).map(({ at, groups, length }) => ({ at, heal: at + length, groups }))
+
+const crash = (size: number): fc.Arbitrary<Scenario.Crash> =>
+  fc.record({
+    peer: fc.integer({ min: 0, max: size - 1 }),
+    at: fc.oneof(fc.integer({ min: 0, max: 60_000 }), fc.constant("write" as const)),
+    downtime: fc.integer({ min: 0, max: LONGEST_FAULT })
+  })
+
+interface Family {
+  readonly name: string
+  readonly maxSize: number
+  readonly network: { readonly loss: number; readonly duplicate: number; reorder: number }
+  readonly partitions: number
+  readonly crashes: number
+}
+
+const scenario = (family: Family): fc.Arbitrary<Scenario.Scenario> =>
+  fc.integer({ min: 2, max: family.maxSize }).chain((size) =>
+    fc.record({
+      seed: fc.integer({ min: 0, max: 2 ** 30 }),
+      values: fc.array(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), {
+        minLength: size,
+        maxLength: size
+      }),
+      starts: fc.array(start, { minLength: size, maxLength: size }),
+      topology: topology(size),
+      faults: faults(family.network),
+      partitions: fc.array(partition(size), { maxLength: family.partitions }),
+      crashes: fc.array(crash(size), { maxLength: family.crashes })
+    }).map((options) => Scenario.make(options))
+  )
+
+const describeFailure = (scenario: Scenario.Scenario, report: Simulation.Report): string =>
+  [
+    "the simulation broke a property:",
+    SimReport.formatText(scenario, report),
+    "replay: save the scenario below to a file, then run `npm run sim -- --scenario FILE`",
+    Scenario.toJson(scenario)
+  ].join("\n")
+
+const judged = (scenario: Scenario.Scenario) =>
+  Effect.gen(function*() {
+    const report = yield* Simulation.run(scenario)
+    assert.isTrue(report.ok, describeFailure(scenario, report))
+  })
+
+const families: ReadonlyArray<Family> = [
+  {
+    name: "lossy, duplicating, reordering networks",
+    maxSize: 40,
+    network: { loss: 50, duplicate: 30, reorder: 50 },
+    partitions: 0,
+    crashes: 0
+  },
+  {
+    name: "partitions that heal",
+    maxSize: 40,
+    network: { loss: 20, duplicate: 10, reorder: 20 },
+    partitions: 2,
+    crashes: 0
+  },
+  {
+    name: "crashes and restarts",
+    maxSize: 40,
+    network: { loss: 20, duplicate: 10, reorder: 20 },
+    partitions: 0,
+    crashes: 3
+  },
+  {
+    name: "every fault at once",
+    maxSize: 40,
+    network: { loss: 50, duplicate: 30, reorder: 50 },
+    partitions: 2,
+    crashes: 3
+  }
+]
+
+const seed = process.env["PROPERTY_SEED"]
+
+describe("Properties", () => {
+  for (const family of families) {
+    it.effect.prop(
+      `${family.name}: every peer writes the true maximum once, knowing everyone, and leaves ` +
+        `no neighbour behind`,
+      [scenario(family)],
+      ([generated]) => judged(generated),
+      {
+        timeout: 240_000,
+        fastCheck: {
+          numRuns: RUNS_PER_FAMILY,
+          ...(seed === undefined ? {} : { seed: Number(seed) }),
+          interruptAfterTimeLimit: 180_000
+        }
+      }
+    )
+  }
+})
