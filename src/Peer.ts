@@ -88,6 +88,10 @@ interface Runtime {
   /** Completed (and replaced) whenever a new peer connects, to cut redial delays short. */
   readonly wake: { current: Deferred.Deferred<void> }
   finishing: boolean
+  /** Set once `done` is on its way. */
+  leaving: boolean
+  /** The peer's own scope, for fibers that must not outlive it. */
+  readonly scope: Scope.Scope
   provenAt: number
   /** Whom this peer must not leave behind; computed when needed, refreshed every round. */
   neighbours: ReadonlySet<State.PeerId> | undefined
@@ -133,6 +137,21 @@ const finishIfProven = Effect.fn("Peer.finishIfProven")(function*(rt: Runtime) {
   yield* deliver(rt, rt.engine.complete())
 })
 
+/** How long a peer keeps reading after it may leave: closing a socket with unread data
+ * resets it, which can discard our last acknowledgement before the neighbour reads it. */
+const LEAVE_GRACE = Duration.millis(200)
+
+/** Completes `done` after `LEAVE_GRACE`, once. */
+const leave = (rt: Runtime) =>
+  Effect.suspend(() => {
+    if (rt.leaving) return Effect.void
+    rt.leaving = true
+    return Effect.forkIn(
+      Effect.zipRight(Effect.sleep(LEAVE_GRACE), Deferred.succeed(rt.done, undefined)),
+      rt.scope
+    )
+  })
+
 /** Completes `done` once every neighbour has its result and knows we have ours, or has been
  * unreachable for the linger bound since we got our result. */
 const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
@@ -140,6 +159,10 @@ const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
   const now = yield* Clock.currentTimeMillis
   const linger = Duration.toMillis(rt.config.linger)
   const waiting: Array<State.PeerId> = []
+  // a neighbour not reached yet (after a restart, our slots start empty) may need us: wait for
+  // it like for a lost one, up to the linger bound
+  const unreached = State.selfMember(rt.engine.state).slots.some((slot) => slot.id === null)
+  if (unreached && now - rt.provenAt < linger) return
   rt.neighbours ??= State.neighbours(rt.engine.state)
   for (const id of rt.neighbours) {
     // settled: it has its result and knows that we have ours, so it will not wait for us
@@ -147,7 +170,7 @@ const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
     if (rt.engine.isConnected(id)) waiting.push(id)
     else if (now - Math.max(rt.lastContact.get(id) ?? 0, rt.provenAt) < linger) waiting.push(id)
   }
-  if (waiting.length === 0) return yield* Deferred.succeed(rt.done, undefined)
+  if (waiting.length === 0) return yield* leave(rt)
   yield* Effect.logDebug(
     `Waiting for ${waiting.length} neighbour(s) before leaving`,
     waiting.map(
@@ -414,6 +437,8 @@ export const make: Effect.Effect<
     lastError: new Map(),
     wake: { current: yield* Deferred.make<void>() },
     finishing: false,
+    leaving: false,
+    scope: yield* Effect.scope,
     provenAt: 0,
     neighbours: undefined,
     flushes: yield* Queue.dropping<void>(1)
@@ -460,6 +485,7 @@ const resumeFromSink = Effect.fn("Peer.resumeFromSink")(function*(rt: Runtime) {
   const previous = yield* rt.sink.previous
   if (Option.isNone(previous)) return
   rt.finishing = true
+  rt.provenAt = yield* Clock.currentTimeMillis
   yield* Deferred.succeed(rt.result, previous.value)
   rt.engine.complete()
   yield* Effect.logInfo(`Result ${previous.value} was stored by an earlier run; serving only`)
