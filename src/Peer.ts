@@ -127,15 +127,22 @@ const finishIfProven = Effect.fn("Peer.finishIfProven")(function*(rt: Runtime) {
   const { maximum, size } = proof.value
   const written = yield* Effect.either(rt.sink.write(maximum))
   if (written._tag === "Left") {
-    yield* Effect.logError("Cannot store the result", written.left.message)
     yield* Deferred.fail(rt.done, written.left)
     return
   }
   rt.provenAt = yield* Clock.currentTimeMillis
   yield* Deferred.succeed(rt.result, maximum)
-  yield* Effect.logInfo(`Result written: ${maximum} (cluster of ${size})`)
+  yield* Effect.logInfo(`Result stored: ${shortValue(maximum)} (cluster of ${size})`)
   yield* deliver(rt, rt.engine.complete())
 })
+
+/** A value as logs show it: whole up to 60 characters, else its ends and its length. */
+const shortValue = (value: bigint): string => {
+  const text = value.toString()
+  return text.length <= 60 ?
+    text :
+    `${text.slice(0, 24)}...${text.slice(-12)} (${text.replace("-", "").length} digits)`
+}
 
 /** How long a peer keeps reading after it may leave: closing a socket with unread data
  * resets it, which can discard our last acknowledgement before the neighbour reads it. */
@@ -170,7 +177,19 @@ const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
     if (rt.engine.isConnected(id)) waiting.push(id)
     else if (now - Math.max(rt.lastContact.get(id) ?? 0, rt.provenAt) < linger) waiting.push(id)
   }
-  if (waiting.length === 0) return yield* leave(rt)
+  if (waiting.length === 0) {
+    const abandoned = [...rt.neighbours].filter((id) =>
+      !(State.isComplete(rt.engine.state, id) && rt.engine.knowsWeAreComplete(id))
+    )
+    if (abandoned.length > 0 && !rt.leaving) {
+      yield* Effect.logWarning(
+        `Leaving without confirmation from ${abandoned.length} neighbour(s), unreachable ` +
+          `for ${Duration.format(rt.config.linger)}`,
+        abandoned.join(", ")
+      )
+    }
+    return yield* leave(rt)
+  }
   yield* Effect.logDebug(
     `Waiting for ${waiting.length} neighbour(s) before leaving`,
     waiting.map(
@@ -250,10 +269,10 @@ const logReached = (
     // a shared peer list often names this peer too: nothing to learn from ourselves
     return Effect.logInfo(`Neighbour ${where} is this peer itself; not dialling it again`)
   }
-  if (before === null) return Effect.logInfo(`Neighbour ${where} reached: peer ${id}`)
+  if (before === null) return Effect.logInfo(`Neighbour ${where} reached (identity ${id})`)
   return before === id ?
     Effect.logDebug(`Neighbour ${where} reached again`) :
-    Effect.logInfo(`Neighbour ${where} restarted: now peer ${id} (was ${before})`)
+    Effect.logInfo(`Neighbour ${where} restarted: identity ${id}, was ${before}`)
 }
 
 /** Handles one frame; `false` drops the connection. */
@@ -448,7 +467,7 @@ export const make: Effect.Effect<
   yield* resumeFromSink(rt)
   const bound = yield* transport.listen((connection) => serve(rt, connection, Option.none()))
   yield* Effect.logInfo(
-    `Listening on ${bound} with value ${value} and ` +
+    `Listening on ${bound} with value ${shortValue(value)} and ` +
       `${config.neighbours.length} neighbour(s)`
   )
 
@@ -488,7 +507,9 @@ const resumeFromSink = Effect.fn("Peer.resumeFromSink")(function*(rt: Runtime) {
   rt.provenAt = yield* Clock.currentTimeMillis
   yield* Deferred.succeed(rt.result, previous.value)
   rt.engine.complete()
-  yield* Effect.logInfo(`Result ${previous.value} was stored by an earlier run; serving only`)
+  yield* Effect.logInfo(
+    `Result ${shortValue(previous.value)} was stored by an earlier run; serving only`
+  )
 })
 
 /** The peer as a layer; it needs a transport, its settings, a value and a result sink. */
