@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import type * as Path from "@effect/platform/Path"
+import * as Path from "@effect/platform/Path"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -37,25 +37,38 @@ export type Command =
   | { readonly _tag: "Run"; readonly configFile: Option.Option<string> }
   | { readonly _tag: "Config"; readonly configFile: Option.Option<string>; readonly json: boolean }
 
-/** Reads the arguments; on failure, says which argument is wrong. */
+const helpFlags = ["--help", "-h"]
+
+const versionFlags = ["--version", "-v"]
+
+/** Reads the arguments; on failure, says which argument is wrong. `--help` and `--version`
+ * stand alone (`config --help` too); any other argument is an error, not ignored. */
 export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<Command, string> => {
-  if (argv.includes("--help") || argv.includes("-h")) return Either.right({ _tag: "Help" })
-  if (argv.includes("--version") || argv.includes("-v")) return Either.right({ _tag: "Version" })
   const [first, ...rest] = argv
   const check = first === "config"
+  const args = check ? rest : argv
+  if (args.length === 1 && helpFlags.includes(args[0])) return Either.right({ _tag: "Help" })
+  if (!check && args.length === 1 && versionFlags.includes(args[0])) {
+    return Either.right({ _tag: "Version" })
+  }
   let configFile = Option.none<string>()
   let json = false
-  const args = check ? rest : argv
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     if (arg === "--config" || arg.startsWith("--config=")) {
       const file = arg === "--config" ? args[++i] : arg.slice("--config=".length)
-      if (file === undefined || file === "") return Either.left("--config needs a file name")
+      if (file === undefined || file === "" || file.startsWith("-")) {
+        return Either.left("--config needs a file name")
+      }
+      if (Option.isSome(configFile)) return Either.left("--config is given twice")
       configFile = Option.some(file)
     } else if (arg === "--json" && check) {
+      if (json) return Either.left("--json is given twice")
       json = true
+    } else if ([...helpFlags, ...versionFlags].includes(arg)) {
+      return Either.left(`${arg} takes no other argument`)
     } else {
-      return Either.left(`unknown argument "${arg}"`)
+      return Either.left(`unknown argument ${JSON.stringify(arg)}`)
     }
   }
   return Either.right(check ? { _tag: "Config", configFile, json } : { _tag: "Run", configFile })
@@ -95,6 +108,13 @@ export const helpText = (): string =>
     "  gossip-max config [--config FILE] [--json]  check the settings and the value, print",
     "                                              them, and exit",
     "  gossip-max --help | --version",
+    "",
+    "Options:",
+    `  --config FILE, --config=FILE  read settings from this JSON file (overrides ` +
+    `${Settings.CONFIG_VARIABLE})`,
+    "  --json                        with config: print the settings as a config file",
+    "  -h, --help                    print this help and exit",
+    "  -v, --version                 print the version and exit",
     "",
     ...wrap(
       "A peer reads its integer from value.txt, listens on PORT, gossips with its PEER_<NAME> " +
@@ -204,6 +224,65 @@ export const loadSettings = (
   FileSystem.FileSystem
 > => Effect.map(resolve(env, configFile), ({ outcome }) => outcome)
 
+/** A file setting as resolved or, when other settings are bad, as it was given (its default
+ * when unset); `undefined` when it is bad itself, which is already reported. */
+const fileSetting = (
+  outcome: Either.Either<Resolved, ReadonlyArray<Settings.Problem>>,
+  source: Settings.Source,
+  field: "valueFile" | "resultFile"
+): string | undefined => {
+  if (Either.isRight(outcome)) return outcome.right.settings[field]
+  const setting = Settings.settings.find((s) => s.field === field)!
+  const raw = source.values[setting.key] ?? setting.default
+  return Either.getOrUndefined(setting.parse(raw, (key) => key) as Either.Either<string, string>)
+}
+
+const nameIn = (source: Settings.Source, key: string): string => source.name?.(key) ?? key
+
+/** A problem with a setting of `source`, named as the source spells it. */
+const problemAt = (source: Settings.Source, key: string, message: string): Settings.Problem => ({
+  key: nameIn(source, key),
+  source: source.values[key] === undefined ? "default" : source.origin(key),
+  message
+})
+
+/** What only the file system can tell about the result file: the folder it goes in must
+ * exist, and it must be neither a folder nor the value file, which it would overwrite. */
+const checkResultFile = (source: Settings.Source, resultFile: string, valueFile?: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const problem = (message: string) => [problemAt(source, "GOSSIP_RESULT_FILE", message)]
+    const target = path.resolve(resultFile)
+    const folder = path.dirname(target)
+    const kind = yield* Effect.either(fs.stat(folder))
+    if (Either.isLeft(kind)) {
+      return kind.left._tag === "SystemError" && kind.left.reason === "NotFound" ?
+        problem(`the folder ${folder} does not exist; expected a file in an existing folder`) :
+        problem(`cannot check the folder ${folder} (${FileStore.reasonOf(kind.left)})`)
+    }
+    if (kind.right.type !== "Directory") {
+      return problem(`${folder} is not a folder; expected a file in an existing folder`)
+    }
+    const existing = yield* Effect.option(fs.stat(target))
+    if (Option.isSome(existing) && existing.value.type === "Directory") {
+      return problem(`${target} is a folder; expected a file name`)
+    }
+    // the same file by another spelling (./value.txt, a symlinked folder) counts as the same
+    const real = (file: string) =>
+      fs.realPath(path.dirname(path.resolve(file))).pipe(
+        Effect.map((dir) => path.join(dir, path.basename(file))),
+        Effect.orElseSucceed(() => path.resolve(file))
+      )
+    if (valueFile !== undefined && (yield* real(target)) === (yield* real(valueFile))) {
+      return problem(
+        `names the value file (${nameIn(source, "GOSSIP_VALUE_FILE")}, ` +
+          `${path.resolve(valueFile)}), which the result would overwrite; expected another file`
+      )
+    }
+    return []
+  })
+
 /** Settings and value together, so every configuration problem is reported at once. */
 const loadConfiguration = (
   env: Readonly<Record<string, string | undefined>>,
@@ -211,18 +290,22 @@ const loadConfiguration = (
 ) =>
   Effect.gen(function*() {
     const { outcome, source } = yield* resolve(env, configFile)
-    // with bad settings, the value file is still checked, by the name it was given
-    const valueFile = Either.match(outcome, {
-      onLeft: () => source.values["GOSSIP_VALUE_FILE"]?.trim() || "value.txt",
-      onRight: (ok) => ok.settings.valueFile
-    })
-    const value = yield* Effect.either(FileStore.readValue(valueFile))
-    if (Either.isRight(outcome) && Either.isRight(value)) {
+    // with bad settings, the files are still checked, by the names they were given
+    const valueFile = fileSetting(outcome, source, "valueFile")
+    const resultFile = fileSetting(outcome, source, "resultFile")
+    const resultProblems = resultFile === undefined ?
+      [] :
+      yield* checkResultFile(source, resultFile, valueFile)
+    const value = valueFile === undefined ?
+      Either.left<ReadonlyArray<string>>([]) :
+      yield* Effect.either(Effect.mapError(FileStore.readValue(valueFile), (e) => [e.message]))
+    if (Either.isRight(outcome) && resultProblems.length === 0 && Either.isRight(value)) {
       return Either.right({ resolved: outcome.right, value: value.right })
     }
     return Either.left([
       ...Either.match(outcome, { onLeft: (l) => l.map(Settings.formatProblem), onRight: () => [] }),
-      ...Either.match(value, { onLeft: (error) => [error.message], onRight: () => [] })
+      ...resultProblems.map(Settings.formatProblem),
+      ...Either.match(value, { onLeft: (lines) => lines, onRight: () => [] })
     ])
   })
 
@@ -277,6 +360,15 @@ const showValue = (value: bigint): string => {
     `${digits.slice(0, 24)}...${digits.slice(-12)} (${digits.replace("-", "").length} digits)`
 }
 
+const escapes: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" }
+
+/** `text` with control characters escaped as in JSON (`\n`, `\u0000`), so that a value read
+ * from a file or the environment cannot break a line or drive the terminal. */
+const printable = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    escapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 /** The `config` listing: each setting, its value, and where the value came from. */
 export const configText = (resolved: Resolved, value: bigint): string => {
   const rows = [
@@ -291,8 +383,10 @@ export const configText = (resolved: Resolved, value: bigint): string => {
   })
   return [
     `gossip-max configuration (${file}):`,
+    // a value wider than its column still keeps two spaces before its origin
     ...rows.map((row) =>
-      `  ${row.key.padEnd(keyWidth)}${row.value.padEnd(valueWidth)}${row.from}`.trimEnd()
+      printable(`  ${row.key.padEnd(keyWidth)}${row.value.padEnd(valueWidth - 2)}  ${row.from}`)
+        .trimEnd()
     ),
     "The configuration is valid."
   ].join("\n")
@@ -321,7 +415,9 @@ const check = (
 const reportProblems = (headline: string, problems: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     yield* Console.error(`gossip-max: ${headline}:`)
-    yield* Effect.forEach(problems, (line) => Console.error(`  - ${line}`), { discard: true })
+    yield* Effect.forEach(problems, (line) => Console.error(`  - ${printable(line)}`), {
+      discard: true
+    })
   })
 
 /** The whole command, given its arguments and environment; succeeds with the exit code. */
@@ -332,7 +428,7 @@ export const main = (
   Effect.gen(function*() {
     const command = parseArgs(argv)
     if (Either.isLeft(command)) {
-      yield* Console.error(`gossip-max: ${command.left}; see gossip-max --help`)
+      yield* Console.error(`gossip-max: ${printable(command.left)}; see gossip-max --help`)
       return ExitCode.badConfig
     }
     switch (command.right._tag) {

@@ -86,7 +86,8 @@ export interface SettingDoc {
   readonly secret?: boolean
 }
 
-type Parser<A> = (raw: string) => Either.Either<A, string>
+/** Reads one raw value; `nameOf` spells another variable as the source does (`PORT`, `port`). */
+type Parser<A> = (raw: string, nameOf: (key: string) => string) => Either.Either<A, string>
 
 interface Setting<K extends keyof Settings> extends SettingDoc {
   readonly field: K
@@ -94,24 +95,39 @@ interface Setting<K extends keyof Settings> extends SettingDoc {
   readonly fallback: Settings[K]
 }
 
+const LONG = 40
+
+/** A raw value as a problem shows it: JSON-quoted, so control characters are escaped, and cut
+ * after 40 characters. */
+const quote = (raw: string): string =>
+  raw.length <= LONG ?
+    JSON.stringify(raw) :
+    `${JSON.stringify(raw.slice(0, LONG))}... (${raw.length} characters)`
+
 const integer = (min: number, max: number): Parser<number> => (raw) => {
   const text = raw.trim()
-  if (!/^[0-9]+$/.test(text)) return Either.left(`expected a whole number, got "${raw}"`)
+  if (!/^[0-9]+$/.test(text)) return Either.left(`expected a whole number, got ${quote(raw)}`)
   const n = Number(text)
   return n < min || n > max ?
-    Either.left(`expected a number from ${min} to ${max}, got ${text}`) :
+    Either.left(
+      `expected a number from ${min} to ${max}, got ${text.length <= LONG ? text : quote(text)}`
+    ) :
     Either.right(n)
 }
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
-/** Parses `250ms`, `2s`, `5m`, `1h`, or a bare number of milliseconds. */
-export const parseDuration: Parser<Duration.Duration> = (raw) => {
+const readDuration = (raw: string): Duration.Duration | undefined => {
   const match = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?$/.exec(raw.trim())
-  if (match === null) {
-    return Either.left(`expected a duration such as 500ms, 2s, 5m or 1h, got "${raw}"`)
-  }
-  return Either.right(Duration.millis(Number(match[1]) * units[match[2] ?? "ms"]))
+  return match === null ? undefined : Duration.millis(Number(match[1]) * units[match[2] ?? "ms"])
+}
+
+/** Parses `250ms`, `2s`, `5m`, `1h`, or a bare number of milliseconds. */
+export const parseDuration = (raw: string): Either.Either<Duration.Duration, string> => {
+  const duration = readDuration(raw)
+  return duration === undefined ?
+    Either.left(`expected a duration such as 500ms, 2s, 5m or 1h, got ${quote(raw)}`) :
+    Either.right(duration)
 }
 
 /** Writes a duration in the largest unit that keeps it whole, in a form `parseDuration` reads. */
@@ -123,45 +139,111 @@ export const formatDuration = (duration: Duration.Duration): string => {
   return `${millis}ms`
 }
 
-const optionalDuration: Parser<Option.Option<Duration.Duration>> = (raw) =>
-  ["", "0", "none", "off"].includes(raw.trim().toLowerCase()) ?
-    Either.right(Option.none()) :
-    Either.mapBoth(parseDuration(raw), {
-      onLeft: (message) => `${message}, or none`,
-      onRight: Option.some
-    })
+/** A duration no shorter than `min`: a shorter round or redial delay only burns CPU and
+ * floods the neighbours. */
+const durationFrom = (min: Duration.Duration): Parser<Duration.Duration> => (raw) =>
+  Either.flatMap(parseDuration(raw), (duration) =>
+    Duration.lessThan(duration, min) ?
+      Either.left(`expected a duration of at least ${formatDuration(min)}, got ${quote(raw)}`) :
+      Either.right(duration))
+
+const MIN_PERIOD = Duration.millis(10)
+
+const optionalDuration: Parser<Option.Option<Duration.Duration>> = (raw) => {
+  if (["", "0", "none", "off"].includes(raw.trim().toLowerCase())) {
+    return Either.right(Option.none())
+  }
+  const duration = readDuration(raw)
+  return duration === undefined || Duration.isZero(duration) ?
+    Either.left(`expected none or a duration above 0 such as 10m or 1h, got ${quote(raw)}`) :
+    Either.right(Option.some(duration))
+}
 
 const boolean: Parser<boolean> = (raw) => {
   const text = raw.trim().toLowerCase()
   if (["1", "true", "yes", "on"].includes(text)) return Either.right(true)
   if (["0", "false", "no", "off", ""].includes(text)) return Either.right(false)
-  return Either.left(`expected true or false, got "${raw}"`)
+  return Either.left(`expected true or false, got ${quote(raw)}`)
 }
 
-const text: Parser<string> = (raw) =>
-  raw.trim() === "" ? Either.left("expected a path, got an empty value") : Either.right(raw.trim())
+const text: Parser<string> = (raw) => {
+  if (raw.trim() === "") return Either.left("expected a path, got an empty value")
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(raw) ?
+    Either.left(`expected a path without control characters, got ${quote(raw)}`) :
+    Either.right(raw.trim())
+}
 
 const levels = LogLevel.allLevels.map((level) => level.label)
 
 const logLevel: Parser<LogLevel.LogLevel> = (raw) => {
   const found = LogLevel.allLevels.find((l) => l.label.toLowerCase() === raw.trim().toLowerCase())
   return found === undefined ?
-    Either.left(`expected one of ${levels.join(", ")} (any case), got "${raw}"`) :
+    Either.left(`expected one of ${levels.join(", ")} (any case), got ${quote(raw)}`) :
     Either.right(found)
 }
 
-const unbracket = (host: string): string =>
-  host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
-
-const validHost = (raw: string): boolean => {
-  const host = unbracket(raw.trim())
-  return host.length > 0 && host.length <= 253 && /^[0-9A-Za-z.:%_-]+$/.test(host)
+/** Four numbers from 0 to 255, without leading zeros (which some resolvers read as octal). */
+const isIPv4 = (text: string): boolean => {
+  const parts = text.split(".")
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && +p <= 255)
 }
 
-const host: Parser<string> = (raw) =>
-  validHost(raw) ?
-    Either.right(unbracket(raw.trim())) :
-    Either.left(`expected a host name, IPv4 or IPv6 address, got "${raw}"`)
+/** Eight groups of 1-4 hex digits, `::` standing for a run of zero groups, the last two groups
+ * optionally written as an IPv4 address, and an optional `%zone`. */
+const isIPv6 = (text: string): boolean => {
+  const [address, ...zone] = text.split("%")
+  if (zone.length > 1 || (zone.length === 1 && !/^[0-9A-Za-z_.-]+$/.test(zone[0]))) return false
+  const halves = address.split("::")
+  if (halves.length > 2) return false
+  const groups = halves.flatMap((half) => (half === "" ? [] : half.split(":")))
+  const last = groups[groups.length - 1] ?? ""
+  const embedded = last.includes(".")
+  if (embedded && (address.endsWith(":") || !isIPv4(last))) return false
+  const hex = embedded ? groups.slice(0, -1) : groups
+  if (!hex.every((group) => /^[0-9A-Fa-f]{1,4}$/.test(group))) return false
+  const count = hex.length + (embedded ? 2 : 0)
+  return halves.length === 2 ? count <= 7 : count === 8
+}
+
+// underscores are not valid in DNS names but common in container and hosts-file names
+const hostLabel = /^[0-9A-Za-z_](?:[0-9A-Za-z_-]{0,61}[0-9A-Za-z_])?$/
+
+/** A host name, IPv4 or IPv6 address (bracketed or not), checked without resolving it; a port
+ * written into it is pointed to `portKey`. */
+const host = (portKey: string): Parser<string> => (raw, nameOf) => {
+  const given = raw.trim()
+  const bracketed = given.startsWith("[") && given.endsWith("]")
+  const address = bracketed ? given.slice(1, -1) : given
+  if (given === "") {
+    return Either.left("expected a host name, IPv4 or IPv6 address, got an empty value")
+  }
+  if (/^(\[[^\]]*\]|[^:[\]]*):[0-9]+$/.test(given)) {
+    return Either.left(
+      `expected a host without a port, got ${quote(raw)}; the port goes in ${nameOf(portKey)}`
+    )
+  }
+  if (bracketed || address.includes(":")) {
+    return isIPv6(address) ?
+      Either.right(address) :
+      Either.left(`expected an IPv6 address such as fd00::3 or [::1], got ${quote(raw)}`)
+  }
+  if (/^[0-9.]+$/.test(address)) {
+    return isIPv4(address) ?
+      Either.right(address) :
+      Either.left(`expected an IPv4 address of four numbers from 0 to 255, got ${quote(raw)}`)
+  }
+  if (address.length > 253) {
+    return Either.left(`expected a host name of at most 253 characters, got ${address.length}`)
+  }
+  return address.split(".").every((label) => hostLabel.test(label)) ?
+    Either.right(address) :
+    Either.left(
+      "expected a host name, IPv4 or IPv6 address; a host name is dot-separated labels of " +
+        `1 to 63 letters, digits, underscores and hyphens, not starting or ending with -, ` +
+        `got ${quote(raw)}`
+    )
+}
 
 const setting = <K extends keyof Settings>(s: Setting<K>): Setting<K> => s
 
@@ -187,7 +269,7 @@ export const settings = [
     default: "all interfaces",
     description: "Address to listen on, e.g. 127.0.0.1 or ::1. Default: IPv6 and IPv4, all " +
       "interfaces.",
-    parse: (raw) => Either.map(host(raw), Option.some),
+    parse: (raw, nameOf) => Either.map(host("PORT")(raw, nameOf), Option.some),
     fallback: Option.none()
   }),
   setting({
@@ -216,9 +298,9 @@ export const settings = [
     field: "gossipInterval",
     form: durationForm,
     default: "500ms",
-    description: "Round length: how often unacknowledged records are sent again. News is " +
-      "pushed at once regardless; lower costs more resends on a slow network.",
-    parse: parseDuration,
+    description: "Round length: how often unacknowledged records are sent again; at least " +
+      "10ms. News is pushed at once regardless; lower costs more resends on a slow network.",
+    parse: durationFrom(MIN_PERIOD),
     fallback: Duration.millis(500)
   }),
   setting({
@@ -228,8 +310,8 @@ export const settings = [
     form: durationForm,
     default: "100ms",
     description: "First delay before dialling an unreachable neighbour again; doubles each " +
-      "try, with jitter.",
-    parse: parseDuration,
+      "try, with jitter. At least 10ms.",
+    parse: durationFrom(MIN_PERIOD),
     fallback: Duration.millis(100)
   }),
   setting({
@@ -238,9 +320,9 @@ export const settings = [
     field: "retryMax",
     form: durationForm,
     default: "5s",
-    description: "Cap on the redial delay. Lower finds late peers sooner at the cost of more " +
-      "connection attempts.",
-    parse: parseDuration,
+    description: "Cap on the redial delay; at least 10ms and GOSSIP_RETRY_MIN. Lower finds " +
+      "late peers sooner at the cost of more connection attempts.",
+    parse: durationFrom(MIN_PERIOD),
     fallback: Duration.seconds(5)
   }),
   setting({
@@ -250,7 +332,8 @@ export const settings = [
     form: durationForm,
     default: "30s",
     description: "After its result, how long a peer keeps waiting for a neighbour that is " +
-      "unreachable and not known complete before leaving without it.",
+      "unreachable and not known complete before leaving without it; 0 or more (0 leaves " +
+      "without waiting).",
     parse: parseDuration,
     fallback: Duration.seconds(30)
   }),
@@ -260,7 +343,8 @@ export const settings = [
     field: "deadline",
     form: `${durationForm}; or none`,
     default: "none",
-    description: "Give up after this long without a result: exit 1 naming each missing peer.",
+    description: "Give up after this long without a result (above 0): exit 1 naming each " +
+      "missing peer. none, off or 0 never gives up.",
     parse: optionalDuration,
     fallback: Option.none()
   }),
@@ -308,8 +392,11 @@ export const docs: ReadonlyArray<SettingDoc> = [
     path: "peers.<name>.host",
     form: "host name, IPv4 or IPv6 address",
     default: "none",
-    description: "Host of the neighbour NAME (letters, digits, underscores; any case). Any " +
-      "number of neighbours; none makes a cluster of one."
+    description: "Host of the neighbour NAME (letters, digits and underscores, no underscore " +
+      "first or last; any case), without its port; a host name is dot-separated labels of " +
+      "letters, digits, underscores and hyphens. Any number of neighbours; none makes a " +
+      "cluster of one. " +
+      "Any other variable starting with PEER_ is a problem."
   },
   {
     key: "PEER_<NAME>_PORT",
@@ -331,6 +418,15 @@ export const docs: ReadonlyArray<SettingDoc> = [
 
 const peerKey = /^PEER_(.+)_(HOST|PORT)$/
 
+/** A neighbour's name: letters, digits and underscores, no underscore first or last. */
+const nameForm = "[A-Za-z0-9](?:[A-Za-z0-9_]*[A-Za-z0-9])?"
+
+const peerName = new RegExp(`^${nameForm}$`)
+
+const peerVariable = new RegExp(`^PEER_(${nameForm})_(HOST|PORT)$`)
+
+const peerNameForm = "letters, digits and underscores, with no underscore first or last"
+
 /** The JSON path of a variable in a config file: `port`, `peers.b.host`; `""` when none. */
 export const pathOf = (key: string): string => {
   const peer = peerKey.exec(key)
@@ -340,37 +436,69 @@ export const pathOf = (key: string): string => {
 
 const nameIn = (source: Source, key: string): string => source.name?.(key) ?? key
 
-const parsePeers = (source: Source): readonly [ReadonlyArray<Address>, ReadonlyArray<Problem>] => {
-  const pairs = new Map<string, { host?: string; port?: string }>()
+const problemIn = (source: Source, key: string, message: string): Problem => ({
+  key: nameIn(source, key),
+  source: source.origin(key),
+  message
+})
+
+/** The `PEER_*` variables by neighbour (upper case), each field under the variable that set it;
+ * a misspelt variable or one neighbour set twice, in two cases, is a problem. */
+const groupPeers = (source: Source, problems: Array<Problem>) => {
+  const pairs = new Map<string, { HOST?: string; PORT?: string }>()
   for (const [key, raw] of Object.entries(source.values)) {
-    const match = peerKey.exec(key)
-    if (match === null || raw === undefined) continue
-    const entry = pairs.get(match[1]) ?? {}
-    if (match[2] === "HOST") entry.host = raw
-    else entry.port = raw
-    pairs.set(match[1], entry)
+    if (raw === undefined || !key.startsWith("PEER_")) continue
+    const match = peerVariable.exec(key)
+    if (match === null) {
+      // a typo here would silently make a cluster of one that writes its own value
+      problems.push(problemIn(
+        source,
+        key,
+        nameIn(source, key) === key ?
+          `expected PEER_<NAME>_HOST or PEER_<NAME>_PORT; NAME uses ${peerNameForm}` :
+          `expected a neighbour name of ${peerNameForm}`
+      ))
+      continue
+    }
+    const name = match[1].toUpperCase()
+    const field = match[2] as "HOST" | "PORT"
+    const entry = pairs.get(name) ?? {}
+    const earlier = entry[field]
+    if (earlier === undefined) {
+      entry[field] = key
+      pairs.set(name, entry)
+    } else {
+      problems.push(problemIn(
+        source,
+        key,
+        `the same neighbour as ${nameIn(source, earlier)} (names ignore case); expected one`
+      ))
+    }
   }
-  const peers: Array<Address> = []
+  return pairs
+}
+
+const parsePeers = (source: Source): readonly [ReadonlyArray<Address>, ReadonlyArray<Problem>] => {
   const problems: Array<Problem> = []
+  const pairs = groupPeers(source, problems)
+  const peers: Array<Address> = []
+  const nameOf = (key: string) => nameIn(source, key)
   for (const name of [...pairs.keys()].sort()) {
     const pair = pairs.get(name)!
-    const hostKey = `PEER_${name}_HOST`
-    const portKey = `PEER_${name}_PORT`
-    const fail = (key: string, message: string) =>
-      problems.push({ key: nameIn(source, key), source: source.origin(key), message })
+    const hostKey = pair.HOST ?? siblingOf(pair.PORT!)!
+    const portKey = pair.PORT ?? siblingOf(pair.HOST!)!
     const missing = (absent: string, present: string, form: string) =>
       Either.left(
-        `missing: ${nameIn(source, present)} is set but ${nameIn(source, absent)} is not; ` +
-          `expected ${form}`
+        `missing: ${nameOf(present)} is set but ${nameOf(absent)} is not; expected ${form}`
       )
-    const parsedHost = pair.host === undefined ?
+    const parsedHost = pair.HOST === undefined ?
       missing(hostKey, portKey, "a host name or IP address") :
-      host(pair.host)
-    const parsedPort = pair.port === undefined ?
+      host(portKey)(source.values[hostKey]!, nameOf)
+    const parsedPort = pair.PORT === undefined ?
       missing(portKey, hostKey, "a port from 1 to 65535") :
-      integer(1, 65535)(pair.port)
-    if (Either.isLeft(parsedHost)) fail(hostKey, parsedHost.left)
-    if (Either.isLeft(parsedPort)) fail(portKey, parsedPort.left)
+      integer(1, 65535)(source.values[portKey]!, nameOf)
+    if (Either.isLeft(parsedHost)) problems.push(problemIn(source, hostKey, parsedHost.left))
+    if (Either.isLeft(parsedPort)) problems.push(problemIn(source, portKey, parsedPort.left))
     if (Either.isRight(parsedHost) && Either.isRight(parsedPort)) {
       peers.push({ name: name.toLowerCase(), host: parsedHost.right, port: parsedPort.right })
     }
@@ -378,38 +506,56 @@ const parsePeers = (source: Source): readonly [ReadonlyArray<Address>, ReadonlyA
   return [peers, problems]
 }
 
+/** Hides a secret's raw value in a problem: everything from "got" on. */
+const redact = (message: string, raw: string): string => {
+  const at = message.indexOf("got ")
+  if (at !== -1) return `${message.slice(0, at)}got <redacted>`
+  return raw === "" ? message : message.split(raw).join("<redacted>")
+}
+
 /** Reads every setting from `source`; on failure, lists every problem found. */
 export const parse = (source: Source): Either.Either<Settings, ReadonlyArray<Problem>> => {
   const problems: Array<Problem> = []
   const result: Record<string, unknown> = {}
+  const nameOf = (key: string) => nameIn(source, key)
   for (const s of settings) {
     const raw = source.values[s.key]
     if (raw === undefined) {
       result[s.field] = s.fallback
       continue
     }
-    const parsed = (s.parse as Parser<unknown>)(raw)
+    const parsed = (s.parse as Parser<unknown>)(raw, nameOf)
     if (Either.isLeft(parsed)) {
-      const message = (s as SettingDoc).secret
-        ? parsed.left.replace(raw, "<redacted>")
-        : parsed.left
-      problems.push({ key: nameIn(source, s.key), source: source.origin(s.key), message })
+      const message = (s as SettingDoc).secret ? redact(parsed.left, raw) : parsed.left
+      problems.push(problemIn(source, s.key, message))
     } else {
       result[s.field] = parsed.right
     }
   }
   const [peers, peerProblems] = parsePeers(source)
   problems.push(...peerProblems)
-  const settled = { ...result, peers } as unknown as Settings
-  if (problems.length === 0 && Duration.lessThan(settled.retryMax, settled.retryMin)) {
-    problems.push({
-      key: nameIn(source, "GOSSIP_RETRY_MAX"),
-      source: source.origin("GOSSIP_RETRY_MAX"),
-      message: `must not be shorter than ${nameIn(source, "GOSSIP_RETRY_MIN")} ` +
-        `(${formatDuration(settled.retryMin)}); expected a longer duration`
-    })
+  const { retryMax, retryMin } = result as Partial<Settings>
+  if (retryMin !== undefined && retryMax !== undefined && Duration.lessThan(retryMax, retryMin)) {
+    // blame the one that was set: a retry min above the default max is the min's problem
+    problems.push(
+      source.values["GOSSIP_RETRY_MAX"] === undefined ?
+        problemIn(
+          source,
+          "GOSSIP_RETRY_MIN",
+          `expected a duration of at most ${nameOf("GOSSIP_RETRY_MAX")} ` +
+            `(${formatDuration(retryMax)} by default), got ${formatDuration(retryMin)}`
+        ) :
+        problemIn(
+          source,
+          "GOSSIP_RETRY_MAX",
+          `expected a duration of at least ${nameOf("GOSSIP_RETRY_MIN")} ` +
+            `(${formatDuration(retryMin)}), got ${formatDuration(retryMax)}`
+        )
+    )
   }
-  return problems.length > 0 ? Either.left(problems) : Either.right(settled)
+  return problems.length > 0 ?
+    Either.left(problems) :
+    Either.right({ ...result, peers } as unknown as Settings)
 }
 
 /** A source over environment variables. */
@@ -489,8 +635,6 @@ export const fromFile = (file: string, text: string): FileSource => {
   return { source, problems }
 }
 
-const peerName = /^[A-Za-z0-9_]+$/
-
 const readPeers = (
   value: unknown,
   values: Record<string, string>,
@@ -509,7 +653,7 @@ const readPeers = (
     const path = `peers.${name}`
     const upper = name.toUpperCase()
     if (!peerName.test(name)) {
-      fail(path, "expected a neighbour name of letters, digits and underscores")
+      fail(path, `expected a neighbour name of ${peerNameForm}`)
       continue
     }
     if (seen.has(upper)) {
@@ -548,7 +692,14 @@ const siblingOf = (key: string): string | undefined => {
 export const overlay = (top: Source, base: Source): Source => {
   const values: Record<string, string | undefined> = { ...base.values }
   for (const [key, value] of Object.entries(top.values)) {
-    if (value !== undefined) values[key] = value
+    if (value === undefined) continue
+    values[key] = value
+    // neighbour names ignore case: PEER_b_HOST replaces the file's peers.b.host (PEER_B_HOST)
+    if (!peerKey.test(key)) continue
+    for (const other of Object.keys(base.values)) {
+      const same = other !== key && other.toUpperCase() === key.toUpperCase()
+      if (same && top.values[other] === undefined) delete values[other]
+    }
   }
   const has = (source: Source, key: string | undefined) =>
     key !== undefined && source.values[key] !== undefined

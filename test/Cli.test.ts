@@ -61,6 +61,33 @@ describe("Cli", () => {
     assert.deepStrictEqual(Cli.parseArgs(["start"]), Either.left(`unknown argument "start"`))
   })
 
+  it("rejects anything beside --help or --version, and a flag given twice", () => {
+    const fails = (argv: ReadonlyArray<string>, message: string) =>
+      assert.deepStrictEqual(Cli.parseArgs(argv), Either.left(message), argv.join(" "))
+    fails(["--help", "extra"], "--help takes no other argument")
+    fails(["extra", "--help"], `unknown argument "extra"`)
+    fails(["--version", "-h"], "--version takes no other argument")
+    fails(["--config", "c.json", "--help"], "--help takes no other argument")
+    fails(["config", "--version"], "--version takes no other argument")
+    fails(["--config", "a.json", "--config=b.json"], "--config is given twice")
+    fails(["config", "--json", "--json"], "--json is given twice")
+    fails(["--config", "--json"], "--config needs a file name")
+    fails(["--config="], "--config needs a file name")
+    assert.deepStrictEqual(Cli.parseArgs(["--help"]), Either.right({ _tag: "Help" }))
+    assert.deepStrictEqual(Cli.parseArgs(["-v"]), Either.right({ _tag: "Version" }))
+  })
+
+  it.effect("--help with an extra argument exits 2, prints no help and points to --help", () =>
+    Effect.gen(function*() {
+      const { code, stderr, stdout } = yield* command(["--help", "extra"], {})
+      assert.strictEqual(code, 2)
+      assert.strictEqual(stdout, "")
+      assert.strictEqual(
+        stderr,
+        "gossip-max: --help takes no other argument; see gossip-max --help"
+      )
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it("the help text lists every setting and fits in 100 columns", () => {
     const help = Cli.helpText()
     for (const doc of Settings.docs) {
@@ -69,6 +96,14 @@ describe("Cli", () => {
     }
     const widest = Math.max(...help.split("\n").map((line) => line.length))
     assert.isAtMost(widest, 100)
+    // both spellings of the flag work, so both are documented
+    assert.match(help, /^ {2}--config FILE, --config=FILE +\S/m)
+    for (const argv of [["--config", "c.json"], ["--config=c.json"]]) {
+      assert.deepStrictEqual(
+        Cli.parseArgs(argv),
+        Either.right({ _tag: "Run", configFile: Option.some("c.json") })
+      )
+    }
   })
 
   it("wraps words into lines of the width asked", () => {
@@ -97,6 +132,89 @@ describe("Cli", () => {
       assert.match(stdout, /GOSSIP_LINGER +30s +default/)
       assert.match(stdout, /value +123456789012345678901234567890 /)
       assert.include(stdout, "The configuration is valid.")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("config keeps a long value apart from the file it came from", () =>
+    Effect.gen(function*() {
+      const { env } = yield* deployment("7".repeat(400), {})
+      const { code, stderr, stdout } = yield* command(["config"], {
+        ...env,
+        PEER_B_HOST: `${"h".repeat(60)}.invalid`,
+        PEER_B_PORT: "9000"
+      })
+      assert.strictEqual(code, 0, stderr)
+      const value = `${"7".repeat(24)}...${"7".repeat(12)} (400 digits)`
+      assert.include(stdout, `  ${"value".padEnd(20)}${value}  ${env.GOSSIP_VALUE_FILE}\n`)
+      assert.include(
+        stdout,
+        `  ${"PEER_B".padEnd(20)}${"h".repeat(60)}.invalid:9000  environment`
+      )
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a value file's control characters are shown escaped, on one line", () =>
+    Effect.gen(function*() {
+      const { env } = yield* deployment("12\n\u000034\u001b[2J", {})
+      const { code, stderr } = yield* command(["config"], env)
+      assert.strictEqual(code, 2)
+      assert.deepStrictEqual(stderr.split("\n"), [
+        "gossip-max: the configuration has problems:",
+        `  - ${env.GOSSIP_VALUE_FILE}: expected one integer such as 42 or -7 (digits with an ` +
+        `optional leading -), found "12\\n\\u000034\\u001b[2J"`
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a result file that would overwrite the value, or has no folder, is a problem", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { dir, env, file } = yield* deployment("5", {})
+      yield* fs.symlink(dir, `${dir}/link`)
+      const reported = (resultFile: string) =>
+        Effect.map(command(["config"], { ...env, GOSSIP_RESULT_FILE: resultFile }), (run) => {
+          assert.strictEqual(run.code, 2, resultFile)
+          assert.strictEqual(run.stdout, "")
+          return run.stderr.split("\n").slice(1).join("\n")
+        })
+      const sameAsValue = "(environment): names the value file (GOSSIP_VALUE_FILE, " +
+        `${dir}/value.txt), which the result would overwrite; expected another file`
+      assert.strictEqual(
+        yield* reported(`${dir}/nowhere/r.txt`),
+        `  - GOSSIP_RESULT_FILE (environment): the folder ${dir}/nowhere does not exist; ` +
+          "expected a file in an existing folder"
+      )
+      assert.strictEqual(
+        yield* reported(`${dir}/value.txt/r.txt`),
+        `  - GOSSIP_RESULT_FILE (environment): ${dir}/value.txt is not a folder; expected a file ` +
+          "in an existing folder"
+      )
+      assert.strictEqual(
+        yield* reported(dir),
+        `  - GOSSIP_RESULT_FILE (environment): ${dir} is a folder; expected a file name`
+      )
+      for (
+        const same of [`${dir}/value.txt`, `${dir}/./sub/../value.txt`, `${dir}/link/value.txt`]
+      ) {
+        assert.strictEqual(yield* reported(same), `  - GOSSIP_RESULT_FILE ${sameAsValue}`)
+      }
+      // in a config file, beside other problems, and at start-up too; nothing is written
+      yield* fs.writeFileString(file, JSON.stringify({ resultFile: `${dir}/value.txt` }))
+      const { GOSSIP_RESULT_FILE: _, ...rest } = env
+      const start = yield* command(["--config", file], { ...rest, PORT: "x" })
+      assert.strictEqual(start.code, 2)
+      assert.deepStrictEqual(
+        start.stderr.split("\n").map((line) => line.replace(file, "cluster.json")),
+        [
+          "gossip-max: cannot start, the configuration has problems:",
+          `  - PORT (environment): expected a whole number, got "x"`,
+          `  - resultFile (file cluster.json): names the value file (GOSSIP_VALUE_FILE, ` +
+          `${dir}/value.txt), which the result would overwrite; expected another file`
+        ]
+      )
+      assert.strictEqual(yield* fs.readFileString(`${dir}/value.txt`), "5")
+      assert.deepStrictEqual((yield* fs.readDirectory(dir)).sort(), [
+        "cluster.json",
+        "link",
+        "value.txt"
+      ])
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("config --json prints the settings in the config file's shape", () =>
@@ -158,7 +276,7 @@ describe("Cli", () => {
       assert.include(viaFlag.stderr, `--config (argument): cannot read ${missing}`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.scoped("runs a cluster of one over TCP from a config file and writes its result", () =>
+  it.scopedLive("runs a cluster of one over TCP from a config file and writes its result", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const { env, file } = yield* deployment("-42", { port: 0, bind: "127.0.0.1" })
