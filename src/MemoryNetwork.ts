@@ -5,11 +5,13 @@
  * same run with the same seed replays event for event.
  *
  * Faults apply per frame: a one-way latency (fixed or drawn from a distribution), loss,
- * duplication and reordering, for the whole network or per link; and per pair of hosts:
- * partitions that cut and heal at given times. A partition drops the frames that cross it and
- * refuses new connections across it; connections already open stay open, silent, as TCP does
- * until it times out. A crash is not a network fault: closing a peer's scope closes its
- * listener and connections, which the other side sees at once (like a reset).
+ * duplication and reordering, for the whole network or per link. Without reordering a
+ * connection keeps its frames in order, as TCP does, whatever their drawn latencies. Per pair
+ * of hosts, partitions cut and heal at given times: a partition drops the frames that cross
+ * it (those in flight too) and refuses new connections across it, while connections already
+ * open stay open, silent, as TCP does until it times out. A crash is not a network fault:
+ * closing a peer's scope closes its listener and connections, which the other side sees at
+ * once (like a reset).
  *
  * Faults, links, partitions and statistics name peers by host, so give each peer its own host.
  *
@@ -19,6 +21,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
@@ -26,7 +29,13 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { hashString, Prng } from "./internal/prng.js"
 import { VirtualClock } from "./internal/simRuntime.js"
-import { type Address, type Connection, formatAddress, Transport, TransportError } from "./Transport.js"
+import {
+  type Address,
+  type Connection,
+  formatAddress,
+  Transport,
+  TransportError
+} from "./Transport.js"
 
 const Millis = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const Probability = Schema.Number.pipe(Schema.between(0, 1))
@@ -183,6 +192,16 @@ interface Pipe {
   readonly to: string
   readonly queue: Queue.Queue<string>
   readonly faults: Faults
+  /** Frames in flight, by due time then sending order. */
+  readonly inFlight: Array<InFlight>
+  /** Due time of the last frame sent in order: later ones may not overtake it. */
+  lastDue: number
+}
+
+interface InFlight {
+  readonly due: number
+  readonly seq: number
+  readonly frame: string
 }
 
 interface Wire {
@@ -251,7 +270,16 @@ const mix = (hash: number, value: number): number => {
   return Math.imul(h, 0x85ebca6b) >>> 0
 }
 
-const KIND = { dial: 1, refused: 2, unreachable: 3, send: 4, drop: 5, deliver: 6, close: 7, mark: 8 }
+const KIND = {
+  dial: 1,
+  refused: 2,
+  unreachable: 3,
+  send: 4,
+  drop: 5,
+  deliver: 6,
+  close: 7,
+  mark: 8
+}
 
 /** Builds a network in the current scope; frames still in flight are lost when it closes. */
 export const make = (
@@ -268,7 +296,9 @@ export const make = (
     const overrides = new Map<string, Faults>()
     for (const link of options.links ?? []) {
       overrides.set(`${link.from}>${link.to}`, { ...base, ...link.faults })
-      if (link.oneWay !== true) overrides.set(`${link.to}>${link.from}`, { ...base, ...link.faults })
+      if (link.oneWay !== true) {
+        overrides.set(`${link.to}>${link.from}`, { ...base, ...link.faults })
+      }
     }
     const cuts: ReadonlyArray<Cut> = (options.partitions ?? []).map((partition) => ({
       at: partition.at,
@@ -313,11 +343,23 @@ export const make = (
     const faultsBetween = (from: string, to: string): Faults =>
       overrides.size === 0 ? base : overrides.get(`${from}>${to}`) ?? base
 
-    const deliver = (wire: Wire, pipe: Pipe, frame: string) => (): void => {
-      if (wire.closed) return
-      statsOf(pipe.to).received++
-      note("deliver", wire.id, () => `${pipe.from}>${pipe.to}`)
-      Queue.unsafeOffer(pipe.queue, frame)
+    // every frame due by now, in (due, sent) order: timers due at the same instant may fire in
+    // any order (TestClock wakes them last first), so a timer releases whatever is due
+    const release = (wire: Wire, pipe: Pipe) => (): void => {
+      const time = now() + 1e-9
+      let ready = 0
+      while (ready < pipe.inFlight.length && pipe.inFlight[ready].due <= time) ready++
+      for (const { frame } of pipe.inFlight.splice(0, ready)) {
+        if (wire.closed) return
+        if (cut(pipe.from, pipe.to)) {
+          statsOf(pipe.from).dropped++
+          note("drop", wire.id, () => `${pipe.from}>${pipe.to} partition`)
+          continue
+        }
+        statsOf(pipe.to).received++
+        note("deliver", wire.id, () => `${pipe.from}>${pipe.to}`)
+        Queue.unsafeOffer(pipe.queue, frame)
+      }
     }
 
     const schedule = (delay: number, fire: () => void): Effect.Effect<void> =>
@@ -326,6 +368,15 @@ export const make = (
           clock.schedule(delay, fire)
         }) :
         Effect.asVoid(Effect.forkIn(Effect.zipRight(Effect.sleep(delay), Effect.sync(fire)), scope))
+
+    let sent = 0
+    const enqueue = (wire: Wire, pipe: Pipe, due: number, frame: string): Effect.Effect<void> => {
+      const entry: InFlight = { due, seq: sent++, frame }
+      let i = pipe.inFlight.length
+      while (i > 0 && pipe.inFlight[i - 1].due > due) i--
+      pipe.inFlight.splice(i, 0, entry)
+      return schedule(Math.max(0, due - now()), release(wire, pipe))
+    }
 
     const send = (wire: Wire, pipe: Pipe, frame: string): Effect.Effect<void, TransportError> =>
       Effect.suspend(() => {
@@ -348,14 +399,22 @@ export const make = (
           note("drop", wire.id, () => `${pipe.from}>${pipe.to} ${lost}`)
           return Effect.void
         }
-        const copies = rng.chance(faults.duplicate) ? 2 : 1
-        let scheduled: Effect.Effect<void> = Effect.void
-        for (let copy = 0; copy < copies; copy++) {
-          let delay = sample(faults.latency, rng)
-          if (rng.chance(faults.reorder)) delay += rng.next() * faults.reorderWindow
-          scheduled = Effect.zipRight(scheduled, schedule(micros(delay), deliver(wire, pipe, frame)))
+        // in order, a frame arrives no sooner than the one sent before it (as on TCP); a
+        // reordered frame is held back past later ones, a duplicate travels on its own
+        const time = now()
+        let due = micros(time + sample(faults.latency, rng))
+        if (rng.chance(faults.reorder)) {
+          due = micros(due + rng.next() * faults.reorderWindow)
+        } else {
+          due = Math.max(due, pipe.lastDue)
+          pipe.lastDue = due
         }
-        return scheduled
+        const first = enqueue(wire, pipe, due, frame)
+        if (!rng.chance(faults.duplicate)) return first
+        return Effect.zipRight(
+          first,
+          enqueue(wire, pipe, micros(time + sample(faults.latency, rng)), frame)
+        )
       })
 
     const close = (wire: Wire): Effect.Effect<void> =>
@@ -415,25 +474,30 @@ export const make = (
                 from: host,
                 to: listener.host,
                 queue: yield* Queue.unbounded<string>(),
-                faults: faultsBetween(host, listener.host)
+                faults: faultsBetween(host, listener.host),
+                inFlight: [],
+                lastDue: 0
               },
               back: {
                 from: listener.host,
                 to: host,
                 queue: yield* Queue.unbounded<string>(),
-                faults: faultsBetween(listener.host, host)
+                faults: faultsBetween(listener.host, host),
+                inFlight: [],
+                lastDue: 0
               },
               closed: false
             }
             linkOf(host, listener.host).open++
             note("dial", wire.id, () => `${host}>${target}`)
             yield* Effect.addFinalizer(() => close(wire))
-            yield* Effect.forkIn(
-              Effect.scoped(listener.handle(endpoint(wire, wire.back, wire.out))).pipe(
-                Effect.ensuring(close(wire))
-              ),
+            const server = yield* Effect.forkIn(
+              Effect.scoped(listener.handle(endpoint(wire, wire.back, wire.out))),
               listener.scope
             )
+            // the server side may end before it starts (its listener closing as we dial):
+            // close on its exit, however it comes, as a reset would
+            yield* Effect.forkScoped(Effect.zipRight(Fiber.await(server), close(wire)))
             return endpoint(wire, wire.out, wire.back)
           })
       }

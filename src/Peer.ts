@@ -13,6 +13,7 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -161,6 +162,13 @@ const leave = (rt: Runtime) =>
 
 /** Completes `done` once every neighbour has its result and knows we have ours, or has been
  * unreachable for the linger bound since we got our result. */
+/** Whether a member's record still has a slot it has not reached. */
+const hasOpenSlot = (state: State.State, id: State.PeerId): boolean =>
+  Option.match(HashMap.get(state.members, id), {
+    onNone: () => false,
+    onSome: (member) => member.slots.some((slot) => slot.id === null)
+  })
+
 const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
   if (rt.config.stay || !(yield* Deferred.isDone(rt.result))) return
   const now = yield* Clock.currentTimeMillis
@@ -171,16 +179,20 @@ const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
   const unreached = State.selfMember(rt.engine.state).slots.some((slot) => slot.id === null)
   if (unreached && now - rt.provenAt < linger) return
   rt.neighbours ??= State.neighbours(rt.engine.state)
+  // settled: it has its result and knows that we have ours, so it will not wait for us. A
+  // restarted neighbour has its result at once but its slots start empty, and every proof
+  // that walks through its record needs them filled: wait for it to reach its neighbours
+  // too, up to the linger bound
+  const settled = (id: State.PeerId) =>
+    State.isComplete(rt.engine.state, id) && rt.engine.knowsWeAreComplete(id) &&
+    (now - rt.provenAt >= linger || !hasOpenSlot(rt.engine.state, id))
   for (const id of rt.neighbours) {
-    // settled: it has its result and knows that we have ours, so it will not wait for us
-    if (State.isComplete(rt.engine.state, id) && rt.engine.knowsWeAreComplete(id)) continue
+    if (settled(id)) continue
     if (rt.engine.isConnected(id)) waiting.push(id)
     else if (now - Math.max(rt.lastContact.get(id) ?? 0, rt.provenAt) < linger) waiting.push(id)
   }
   if (waiting.length === 0) {
-    const abandoned = [...rt.neighbours].filter((id) =>
-      !(State.isComplete(rt.engine.state, id) && rt.engine.knowsWeAreComplete(id))
-    )
+    const abandoned = [...rt.neighbours].filter((id) => !settled(id))
     if (abandoned.length > 0 && !rt.leaving) {
       yield* Effect.logWarning(
         `Leaving without confirmation from ${abandoned.length} neighbour(s), unreachable ` +
@@ -230,6 +242,8 @@ const afterChange = (rt: Runtime, news: ReadonlyArray<State.Member>) =>
 
 interface Session {
   remote: State.PeerId | undefined
+  /** A sync has arrived: the remote has our hello. */
+  synced: boolean
   /** Why the connection ended, when it ended in error. */
   error: string | undefined
 }
@@ -239,7 +253,11 @@ const register = (rt: Runtime, connection: Connection, remote: State.PeerId) =>
     const open = rt.connections.get(remote) ?? []
     open.push(connection)
     rt.connections.set(remote, open)
-    yield* deliver(rt, rt.engine.connect(remote))
+    const first = rt.engine.connect(remote)
+    // at least one sync, even empty, tells the remote that its hello arrived (see `serve`)
+    yield* first.length > 0 ?
+      deliver(rt, first) :
+      Effect.ignore(connection.send(Wire.encode(Wire.sync([], []))))
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         open.splice(open.indexOf(connection), 1)
@@ -306,6 +324,7 @@ const onFrame = (
       yield* Effect.logWarning(`Dropping ${connection.remote}: message before hello`)
       return false
     } else {
+      session.synced = true
       const { news } = rt.engine.receive(session.remote, message.members, message.acks, false)
       yield* Queue.offer(rt.flushes, undefined)
       if (news.length > 0) {
@@ -324,17 +343,24 @@ const serve = (
   connection: Connection,
   slot: Option.Option<number>
 ): Effect.Effect<Session> => {
-  const session: Session = { remote: undefined, error: undefined }
+  const session: Session = { remote: undefined, synced: false, error: undefined }
   return Effect.gen(function*() {
-    yield* connection.send(Wire.encode(Wire.hello(rt.engine.state.self)))
-    // a connection whose hello never comes (lost both ways, or a silent remote) would hold
-    // this slot forever: give up on it after `retryMax`, so the dialler tries again
-    const silent = Effect.sleep(rt.config.retryMax).pipe(
-      Effect.zipRight(
-        Effect.suspend(() => (session.remote === undefined ? Effect.void : Effect.never))
-      ),
-      Effect.zipRight(Effect.logDebug(`Dropping ${connection.remote}: no hello`))
-    )
+    const hello = Wire.encode(Wire.hello(rt.engine.state.self))
+    yield* connection.send(hello)
+    // a hello is lost on a lossy network like any frame: say it again every round until a
+    // sync shows that the remote has it (the remote sends one at once); a connection whose
+    // remote stays silent for `retryMax` would hold this slot forever, so give up on it
+    const patience = Duration.toMillis(rt.config.retryMax)
+    const round = Duration.min(rt.config.gossipInterval, rt.config.retryMax)
+    const silent = Effect.gen(function*() {
+      for (let waited = 0; waited < patience; waited += Duration.toMillis(round)) {
+        yield* Effect.sleep(round)
+        if (session.synced) return yield* Effect.never
+        yield* connection.send(hello)
+      }
+      if (session.remote !== undefined) return yield* Effect.never
+      yield* Effect.logDebug(`Dropping ${connection.remote}: no hello`)
+    })
     yield* Effect.raceFirst(
       connection.frames.pipe(
         Stream.runForEachWhile((frame) => onFrame(rt, connection, session, slot, frame))

@@ -159,8 +159,7 @@ export const faultsEnd = (
 /** One hour after the last start or scheduled fault: the default stop time. */
 export const defaultHorizon = (
   scenario: Pick<Scenario, "partitions" | "crashes" | "peers">
-): number =>
-  Math.max(faultsEnd(scenario), ...scenario.peers.map((peer) => peer.start)) + 3_600_000
+): number => Math.max(faultsEnd(scenario), ...scenario.peers.map((peer) => peer.start)) + 3_600_000
 
 /** A scenario from options over the defaults. */
 export const make = (options: Options = {}): Scenario => {
@@ -193,7 +192,10 @@ export const make = (options: Options = {}): Scenario => {
 
 /** The largest value: what every peer must write. */
 export const expected = (scenario: Scenario): bigint =>
-  scenario.peers.reduce((max, peer) => (peer.value > max ? peer.value : max), scenario.peers[0].value)
+  scenario.peers.reduce(
+    (max, peer) => (peer.value > max ? peer.value : max),
+    scenario.peers[0].value
+  )
 
 /** The scenario's edges (its topology drawn with its seed). */
 export const edges = (scenario: Scenario): ReadonlyArray<Topology.Edge> =>

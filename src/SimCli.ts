@@ -13,8 +13,8 @@ import * as Either from "effect/Either"
 import type * as MemoryNetwork from "./MemoryNetwork.js"
 import * as Scenario from "./Scenario.js"
 import * as Settings from "./Settings.js"
-import * as Simulation from "./Simulation.js"
 import * as SimReport from "./SimReport.js"
+import * as Simulation from "./Simulation.js"
 import * as Topology from "./Topology.js"
 
 /** Exit codes of the command. */
@@ -158,7 +158,11 @@ class Reader {
   }
 
   millis(name: string, fallback: number): number {
-    return this.read(name, fallback, (raw) => Either.map(Settings.parseDuration(raw), Duration.toMillis))
+    return this.read(
+      name,
+      fallback,
+      (raw) => Either.map(Settings.parseDuration(raw), Duration.toMillis)
+    )
   }
 
   optionalMillis(name: string): number | undefined {
@@ -252,7 +256,13 @@ export const parseArgs = (
       window,
       length
     ),
-    crashes: Scenario.randomCrashes(seed, size, read.integer("crashes", 0, 0, 10_000), window, length),
+    crashes: Scenario.randomCrashes(
+      seed,
+      size,
+      read.integer("crashes", 0, 0, 10_000),
+      window,
+      length
+    ),
     timings: {
       gossipInterval: read.millis("gossip-interval", Scenario.defaultTimings.gossipInterval),
       retryMin: read.millis("retry-min", Scenario.defaultTimings.retryMin),
@@ -279,7 +289,8 @@ const loadScenario = (command: Command) =>
     const fs = yield* FileSystem.FileSystem
     const text = yield* Effect.either(fs.readFileString(command.scenarioFile))
     if (Either.isLeft(text)) return Either.left(`${command.scenarioFile}: ${text.left.message}`)
-    return Either.mapLeft(Scenario.fromJson(text.right), (error) => `${command.scenarioFile}: ${error}`)
+    return Either.mapLeft(Scenario.fromJson(text.right), (error) =>
+      `${command.scenarioFile}: ${error}`)
   })
 
 const writeOutputs = (command: Command, scenario: Scenario.Scenario, report: Simulation.Report) =>

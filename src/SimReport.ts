@@ -64,11 +64,11 @@ export const formatText = (
   const verdict = report.ok ?
     `OK: every peer wrote the true maximum ${report.expected}` :
     `FAILED: ${report.finished} of ${report.size} peer(s) wrote the true maximum ` +
-      `${report.expected}, ${report.violations.length} violation(s)`
+    `${report.expected}, ${report.violations.length} violation(s)`
   const last = report.lastResultAt === undefined ?
     "no result was written" :
     `last result at ${formatMillis(report.lastResultAt)} virtual, ${report.rounds} gossip ` +
-      `round(s) of ${formatMillis(scenario.timings.gossipInterval)}`
+    `round(s) of ${formatMillis(scenario.timings.gossipInterval)}`
   const lines = [
     `gossip-max simulation: ${report.size} peer(s), ${report.topology} ` +
     `(${report.edges} edge(s), diameter ${report.diameter}), seed ${report.seed}`,

@@ -30,16 +30,34 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Scope from "effect/Scope"
 import { derive } from "./internal/prng.js"
-import { runVirtual } from "./internal/simRuntime.js"
+import * as SimRuntime from "./internal/simRuntime.js"
 import * as MemoryNetwork from "./MemoryNetwork.js"
 import * as Peer from "./Peer.js"
 import * as PeerConfig from "./PeerConfig.js"
 import { ResultSink } from "./ResultSink.js"
 import * as Scenario from "./Scenario.js"
-import type * as State from "./State.js"
+import * as State from "./State.js"
 import * as Topology from "./Topology.js"
 import { Transport } from "./Transport.js"
 import * as ValueSource from "./ValueSource.js"
+
+/** Stop conditions of `runVirtual`: a virtual time (ms) and a budget of scheduler steps. */
+export type VirtualOptions = SimRuntime.SimOptions
+
+/** How `runVirtual` ended: the program's exit if it finished, the virtual time, and why. */
+export type VirtualOutcome<A, E> = SimRuntime.SimOutcome<A, E>
+
+/**
+ * Runs any effect in virtual time, as the simulator runs a cluster: on a clock of its own that
+ * jumps from one due sleep to the next, and a scheduler that runs every ready fiber first, so
+ * hours of sleeps take no real time and the same program runs the same way every time. Much
+ * faster than `TestClock` for many fibers. It stops when the effect ends, when nothing is left
+ * to run (`idle`), or at `until`, interrupting the effect and running its finalizers.
+ */
+export const runVirtual: <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options?: VirtualOptions
+) => Effect.Effect<VirtualOutcome<A, E>, never, R> = SimRuntime.runVirtual
 
 /** Options of a run that do not change what happens in it. */
 export interface RunOptions {
@@ -204,7 +222,29 @@ const unknownTo = (world: World, view: State.State): ReadonlyArray<string> =>
     .map((track) => track.host)
 
 const listed = (hosts: ReadonlyArray<string>): string =>
-  hosts.length <= 5 ? hosts.join(", ") : `${hosts.slice(0, 5).join(", ")} and ${hosts.length - 5} more`
+  hosts.length <= 5
+    ? hosts.join(", ")
+    : `${hosts.slice(0, 5).join(", ")} and ${hosts.length - 5} more`
+
+/** `p3` for the first incarnation of peer 3, `p3#2` for its second, the id for a stranger. */
+const nameOf = (world: World, id: State.PeerId): string => {
+  for (const track of world.tracks) {
+    const incarnation = track.ids.indexOf(id)
+    if (incarnation >= 0) return incarnation === 0 ? track.host : `${track.host}#${incarnation + 1}`
+  }
+  return id
+}
+
+/** What stands between a view and its proof, in the simulation's names. */
+const blockers = (world: World, view: State.State): string => {
+  const gaps = State.gaps(view, 5)
+  if (gaps.length === 0) return "its view is proven"
+  return "missing: " + gaps.map((gap) =>
+    gap.kind === "unreached" ?
+      `${nameOf(world, gap.member)} has not reached ${gap.address}` :
+      `${nameOf(world, gap.member)} reached ${gap.address}, whose record is unknown here`
+  ).join("; ")
+}
 
 /** Judges a write at the moment it happens. */
 const judgeWrite = (world: World, track: Track, value: bigint, time: number) =>
@@ -259,7 +299,7 @@ const judgeExit = (world: World, network: MemoryNetwork.MemoryNetworkShape, trac
         `left without ever reaching ${other.host}, which has no result` :
         time - link.lastClosed < linger ?
         `left ${time - link.lastClosed}ms after losing ${other.host}, which has no result ` +
-          `(linger ${linger}ms)` :
+        `(linger ${linger}ms)` :
         undefined
       if (detail !== undefined) {
         violate(world, { kind: "LeftTooSoon", peer: track.index, time, detail })
@@ -332,6 +372,37 @@ const nextCrash = (world: World, track: Track, now: number): Option.Option<Scena
   return Option.fromNullable(next)
 }
 
+const failed = (world: World, track: Track, time: number, detail: string): Ending => {
+  violate(world, { kind: "Failed", peer: track.index, time, detail })
+  return { _tag: "Failed" }
+}
+
+/** Waits for the incarnation's end: it leaves, fails, or crashes (on schedule, or when its
+ * sink completes `crashed` right after a write). */
+const awaitEnding = (
+  world: World,
+  track: Track,
+  peer: Context.Tag.Service<Peer.Peer>,
+  crashed: Deferred.Deferred<number>,
+  startedAt: number
+): Effect.Effect<Ending> => {
+  const left = peer.done.pipe(
+    Effect.as<Ending>({ _tag: "Left" }),
+    Effect.catchAll((error) =>
+      Effect.map(Clock.currentTimeMillis, (time) => failed(world, track, time, error.message))
+    )
+  )
+  const timed = Option.match(nextCrash(world, track, startedAt), {
+    onNone: () => Effect.never,
+    onSome: (crash) => Effect.as(Effect.sleep((crash.at as number) - startedAt), crash.downtime)
+  })
+  const crash = Effect.map(
+    Effect.race(Deferred.await(crashed), timed),
+    (downtime): Ending => ({ _tag: "Crashed", downtime })
+  )
+  return Effect.raceFirst(left, crash)
+}
+
 /** Runs one incarnation of a peer until it leaves, fails or crashes. */
 const incarnation = (
   world: World,
@@ -344,49 +415,21 @@ const incarnation = (
     const scope = yield* Scope.make()
     const crashed = yield* Deferred.make<number>()
     // below 2^30: Effect hashes larger numeric seeds into a narrow range, so ids would collide
-    const random = Random.make(derive(world.scenario.seed, "peer", track.index, count) & 0x3fffffff)
+    const seed = derive(world.scenario.seed, "peer", track.index, count) & 0x3fffffff
     const built = yield* Effect.either(
       Layer.buildWithScope(peerLayer(world, track, network, crashed), scope)
-    ).pipe(Effect.withRandom(random))
+    ).pipe(Effect.withRandom(Random.make(seed)))
     if (built._tag === "Left") {
       yield* Scope.close(scope, Exit.void)
-      violate(world, {
-        kind: "Failed",
-        peer: track.index,
-        time: now,
-        detail: `could not start: ${built.left.message}`
-      })
-      return { _tag: "Failed" } satisfies Ending
+      return failed(world, track, now, `could not start: ${built.left.message}`)
     }
+
     const peer = Context.get(built.right, Peer.Peer)
     track.ids.push(peer.id)
     track.view = peer.view
     yield* network.mark(`start ${track.host} ${peer.id}`)
+    const ending = yield* awaitEnding(world, track, peer, crashed, now)
 
-    const timed = Option.match(nextCrash(world, track, now), {
-      onNone: () => Effect.never,
-      onSome: (crash) => Effect.as(Effect.sleep((crash.at as number) - now), crash.downtime)
-    })
-    const ending = yield* Effect.raceAll([
-      peer.done.pipe(
-        Effect.as<Ending>({ _tag: "Left" }),
-        Effect.catchAll((error) =>
-          Effect.gen(function*() {
-            violate(world, {
-              kind: "Failed",
-              peer: track.index,
-              time: yield* Clock.currentTimeMillis,
-              detail: error.message
-            })
-            return { _tag: "Failed" } satisfies Ending as Ending
-          })
-        )
-      ),
-      Effect.map(
-        Effect.race(Deferred.await(crashed), timed),
-        (downtime): Ending => ({ _tag: "Crashed", downtime })
-      )
-    ])
     if (ending._tag === "Left") {
       yield* judgeExit(world, network, track)
       track.exitedAt = yield* Clock.currentTimeMillis
@@ -451,7 +494,9 @@ const spread = (values: ReadonlyArray<number>): Spread => {
 export const run = (scenario: Scenario.Scenario, options: RunOptions = {}): Effect.Effect<Report> =>
   Effect.gen(function*() {
     const world = makeWorld(scenario)
-    const outcome = yield* runVirtual(simulate(world, options), { until: scenario.horizon })
+    const outcome = yield* SimRuntime.runVirtual(simulate(world, options), {
+      until: scenario.horizon
+    })
     if (Option.isSome(outcome.exit) && Exit.isFailure(outcome.exit.value)) {
       violate(world, {
         kind: "Failed",
@@ -462,11 +507,12 @@ export const run = (scenario: Scenario.Scenario, options: RunOptions = {}): Effe
     }
     for (const track of world.tracks) {
       if (track.result === undefined) {
+        const blocked = track.view === undefined ? "" : `; ${blockers(world, yield* track.view)}`
         violate(world, {
           kind: "NoResult",
           peer: track.index,
           time: outcome.now,
-          detail: `${track.host} has no result`
+          detail: `${track.host} has no result${blocked}`
         })
       }
     }

@@ -309,6 +309,20 @@ describe("SimRuntime", () => {
       assert.strictEqual(successValue(outcome.exit), 60_000)
     }))
 
+  it.effect("a long simulation can be interrupted between its chunks", () =>
+    Effect.gen(function*() {
+      let finalized = false
+      const program = Effect.ensuring(
+        Effect.forever(Effect.yieldNow()),
+        Effect.sync(() => (finalized = true))
+      )
+      const running = yield* Effect.fork(runVirtual(program))
+      yield* Effect.yieldNow()
+      const exit = yield* Fiber.interrupt(running)
+      assert.isTrue(Exit.isInterrupted(exit))
+      assert.isTrue(finalized)
+    }))
+
   it.effect("a simulation nested in a simulated fiber keeps both clocks apart", () =>
     Effect.gen(function*() {
       const outcome = yield* runVirtual(Effect.gen(function*() {
