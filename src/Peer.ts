@@ -94,6 +94,8 @@ interface Runtime {
   /** The peer's own scope, for fibers that must not outlive it. */
   readonly scope: Scope.Scope
   provenAt: number
+  /** Restarted with a result stored by an earlier run. */
+  resumed: boolean
   /** Whom this peer must not leave behind; computed when needed, refreshed every round. */
   neighbours: ReadonlySet<State.PeerId> | undefined
   /** Wakes the flusher; holds at most one pending wake-up. */
@@ -160,8 +162,13 @@ const leave = (rt: Runtime) =>
     )
   })
 
-/** Completes `done` once every neighbour has its result and knows we have ours, or has been
- * unreachable for the linger bound since we got our result. */
+/** Whether the record of `id` names this peer in one of its slots: it has reached us. */
+const names = (state: State.State, id: State.PeerId): boolean =>
+  Option.match(HashMap.get(state.members, id), {
+    onNone: () => false,
+    onSome: (member) => member.slots.some((slot) => slot.id === state.self)
+  })
+
 /** Whether a member's record still has a slot it has not reached. */
 const hasOpenSlot = (state: State.State, id: State.PeerId): boolean =>
   Option.match(HashMap.get(state.members, id), {
@@ -169,6 +176,8 @@ const hasOpenSlot = (state: State.State, id: State.PeerId): boolean =>
     onSome: (member) => member.slots.some((slot) => slot.id === null)
   })
 
+/** Completes `done` once every neighbour has its result and knows we have ours, or has been
+ * unreachable for the linger bound since we got our result. */
 const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
   if (rt.config.stay || !(yield* Deferred.isDone(rt.result))) return
   const now = yield* Clock.currentTimeMillis
@@ -182,10 +191,12 @@ const checkDone = Effect.fn("Peer.checkDone")(function*(rt: Runtime) {
   // settled: it has its result and knows that we have ours, so it will not wait for us. A
   // restarted neighbour has its result at once but its slots start empty, and every proof
   // that walks through its record needs them filled: wait for it to reach its neighbours
-  // too, up to the linger bound
+  // too, up to the linger bound. Likewise, restarted ourselves, wait for our neighbours'
+  // records to name this incarnation rather than the one that crashed
   const settled = (id: State.PeerId) =>
     State.isComplete(rt.engine.state, id) && rt.engine.knowsWeAreComplete(id) &&
-    (now - rt.provenAt >= linger || !hasOpenSlot(rt.engine.state, id))
+    (now - rt.provenAt >= linger ||
+      (!hasOpenSlot(rt.engine.state, id) && (!rt.resumed || names(rt.engine.state, id))))
   for (const id of rt.neighbours) {
     if (settled(id)) continue
     if (rt.engine.isConnected(id)) waiting.push(id)
@@ -485,6 +496,7 @@ export const make: Effect.Effect<
     leaving: false,
     scope: yield* Effect.scope,
     provenAt: 0,
+    resumed: false,
     neighbours: undefined,
     flushes: yield* Queue.dropping<void>(1)
   }
@@ -530,6 +542,7 @@ const resumeFromSink = Effect.fn("Peer.resumeFromSink")(function*(rt: Runtime) {
   const previous = yield* rt.sink.previous
   if (Option.isNone(previous)) return
   rt.finishing = true
+  rt.resumed = true
   rt.provenAt = yield* Clock.currentTimeMillis
   yield* Deferred.succeed(rt.result, previous.value)
   rt.engine.complete()

@@ -20,8 +20,8 @@ import * as Topology from "../src/Topology.js"
 
 const RUNS_PER_FAMILY = 50
 // peers wait up to LINGER for a neighbour they lost: faults end sooner, so liveness holds
-const LINGER = 10_000
-const LONGEST_FAULT = 6_000
+const LINGER = 8_000
+const LONGEST_FAULT = 5_000
 
 const percent = (max: number) => fc.integer({ min: 0, max }).map((p) => p / 100)
 
@@ -60,8 +60,8 @@ const start = (size: number) =>
   fc.oneof(
     { arbitrary: fc.constant(0), weight: 4 },
     { arbitrary: fc.integer({ min: 0, max: 2_000 }), weight: 4 },
-    { arbitrary: fc.integer({ min: 0, max: 20_000 }), weight: 2 },
-    { arbitrary: fc.integer({ min: 0, max: size <= 4 ? 3 * 3_600_000 : 20_000 }), weight: 1 }
+    { arbitrary: fc.integer({ min: 0, max: 10_000 }), weight: 2 },
+    { arbitrary: fc.integer({ min: 0, max: size <= 4 ? 3 * 3_600_000 : 10_000 }), weight: 1 }
   )
 
 /** A group of peers to cut off: at least one, never all. */
@@ -71,7 +71,7 @@ const group = (size: number) =>
 
 const partition = (size: number): fc.Arbitrary<Scenario.PartitionSpec> =>
   fc.record({
-    at: fc.integer({ min: 0, max: 20_000 }),
+    at: fc.integer({ min: 0, max: 10_000 }),
     length: fc.integer({ min: 1, max: LONGEST_FAULT }),
     groups: group(size).map((peers) => [peers])
   }).map(({ at, groups, length }) => ({ at, heal: at + length, groups }))
@@ -79,7 +79,7 @@ const partition = (size: number): fc.Arbitrary<Scenario.PartitionSpec> =>
 const crash = (size: number): fc.Arbitrary<Scenario.Crash> =>
   fc.record({
     peer: fc.integer({ min: 0, max: size - 1 }),
-    at: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.constant("write" as const)),
+    at: fc.oneof(fc.integer({ min: 0, max: 10_000 }), fc.constant("write" as const)),
     downtime: fc.integer({ min: 0, max: LONGEST_FAULT })
   })
 
@@ -94,8 +94,9 @@ interface Family {
 const scenario = (family: Family): fc.Arbitrary<Scenario.Scenario> =>
   // mostly small clusters, where odd interleavings are likeliest; up to 40 peers
   fc.oneof(
-    { arbitrary: fc.integer({ min: 2, max: 12 }), weight: 4 },
-    { arbitrary: fc.integer({ min: 13, max: family.maxSize }), weight: 1 }
+    { arbitrary: fc.integer({ min: 2, max: 10 }), weight: 6 },
+    { arbitrary: fc.integer({ min: 11, max: 24 }), weight: 2 },
+    { arbitrary: fc.integer({ min: 25, max: family.maxSize }), weight: 1 }
   ).chain((size) =>
     fc.record({
       seed: fc.integer({ min: 0, max: 2 ** 30 }),
@@ -160,7 +161,11 @@ const families: ReadonlyArray<Family> = [
   }
 ]
 
-const seed = process.env["PROPERTY_SEED"]
+// a fixed default seed keeps CI runs identical (and their time predictable); set
+// PROPERTY_SEED=random to explore new scenarios, or a number to replay one run
+const DEFAULT_SEED = 20_261_204
+const seedSetting = process.env["PROPERTY_SEED"]
+const seed = seedSetting === "random" ? undefined : seedSetting ?? String(DEFAULT_SEED)
 
 describe("Properties", () => {
   for (const family of families) {
